@@ -1,0 +1,18 @@
+// Allreduce of one contiguous host buffer over MPI.
+#pragma once
+
+#include <cstdint>
+
+#include <mpi.h>
+
+#include "collectives/mpi_reduction_ops.h"
+
+namespace hvd {
+
+// Reduces `count` elements from `input` into `output` on every rank of `comm`; `input` may
+// equal `output` (in place). `op` is Sum, Min, Max or Product. Counts beyond INT_MAX are
+// sent in INT_MAX-element chunks, since MPI counts are int.
+Status mpi_allreduce(const void* input, void* output, std::int64_t count, DataType dtype,
+                     ReduceOp op, MPI_Comm comm, const MpiReductionOps& ops);
+
+}  // namespace hvd

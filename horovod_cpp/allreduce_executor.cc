@@ -1,0 +1,87 @@
+#include "horovod_cpp/allreduce_executor.h"
+
+#include "collectives/mpi_allreduce.h"
+#include "collectives/scaled_copy.h"
+
+namespace hvd {
+
+AllreduceExecutor::AllreduceExecutor(const MpiContext* mpi, RuntimeCounters* counters)
+    : mpi_(mpi), counters_(counters) {}
+
+Status AllreduceExecutor::execute(const Response& response,
+                                  const std::vector<TensorTableEntry>& entries) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].num_elements() != response.element_counts[i]) {
+      return Status::error("internal: allreduce '" + entries[i].name + "' has " +
+                           std::to_string(entries[i].num_elements()) +
+                           " elements here but the coordinator planned " +
+                           std::to_string(response.element_counts[i]));
+    }
+  }
+  if (entries.size() == 1) return reduce_single(response, entries.front());
+  return reduce_fused(response, entries);
+}
+
+Status AllreduceExecutor::reduce(const void* input, void* output, std::int64_t count,
+                                 const Response& response) {
+  const ReduceOp op = response.reduce_op == ReduceOp::Average ? ReduceOp::Sum : response.reduce_op;
+  RuntimeCounters::add(counters_->allreduce_calls, 1);
+  RuntimeCounters::add(counters_->bytes_reduced, count * element_size_bytes(response.dtype));
+  return mpi_allreduce(input, output, count, response.dtype, op, mpi_->data_comm(),
+                       mpi_->reduction_ops());
+}
+
+Status AllreduceExecutor::reduce_single(const Response& response, const TensorTableEntry& entry) {
+  const std::int64_t count = entry.num_elements();
+  const void* input = entry.input;
+  if (response.prescale != 1.0) {
+    scaled_copy(entry.input, entry.output, count, response.dtype, response.prescale);
+    input = entry.output;
+  }
+  HVD_RETURN_IF_ERROR(reduce(input, entry.output, count, response).with_context(
+      "allreduce '" + entry.name + "'"));
+  finish(response, entry.output, entry.output, count);
+  return Status::ok();
+}
+
+Status AllreduceExecutor::reduce_fused(const Response& response,
+                                       const std::vector<TensorTableEntry>& entries) {
+  const std::int64_t total_bytes = response.total_bytes();
+  if (static_cast<std::int64_t>(fusion_buffer_.size()) < total_bytes) {
+    fusion_buffer_.resize(static_cast<size_t>(total_bytes));
+  }
+  char* buffer = fusion_buffer_.data();
+  std::int64_t offset = 0;
+  for (const TensorTableEntry& entry : entries) {
+    scaled_copy(entry.input, buffer + offset, entry.num_elements(), response.dtype,
+                response.prescale);
+    offset += entry.byte_size();
+  }
+  const std::int64_t count = total_bytes / element_size_bytes(response.dtype);
+  HVD_RETURN_IF_ERROR(reduce(buffer, buffer, count, response).with_context(
+      "fused allreduce of " + std::to_string(entries.size()) + " tensors starting with '" +
+      entries.front().name + "'"));
+  RuntimeCounters::add(counters_->fused_allreduce_calls, 1);
+  offset = 0;
+  for (const TensorTableEntry& entry : entries) {
+    finish(response, buffer + offset, entry.output, entry.num_elements());
+    offset += entry.byte_size();
+  }
+  return Status::ok();
+}
+
+void AllreduceExecutor::finish(const Response& response, const void* src, void* dst,
+                               std::int64_t count) const {
+  const bool average = response.reduce_op == ReduceOp::Average;
+  const int size = mpi_->topology().size;
+  if (is_floating_point(response.dtype)) {
+    const double factor = response.postscale * (average ? 1.0 / size : 1.0);
+    scaled_copy(src, dst, count, response.dtype, factor);
+    return;
+  }
+  scaled_copy(src, dst, count, response.dtype, 1.0);
+  if (average) divide_integers(dst, count, response.dtype, size);
+  if (response.postscale != 1.0) scaled_copy(dst, dst, count, response.dtype, response.postscale);
+}
+
+}  // namespace hvd

@@ -1,0 +1,37 @@
+// Runs one allreduce Response on this rank's entries, on host memory over MPI. A single
+// tensor is reduced straight from its input into its output; several are packed into the
+// persistent fusion buffer (prescale applied on the way in), reduced with one MPI call, and
+// unpacked (postscale and Average applied on the way out).
+// Thread: background only.
+#pragma once
+
+#include <vector>
+
+#include "collectives/mpi_context.h"
+#include "horovod_cpp/message.h"
+#include "horovod_cpp/runtime_counters.h"
+#include "horovod_cpp/tensor_table_entry.h"
+
+namespace hvd {
+
+class AllreduceExecutor {
+ public:
+  // Both are owned by the Runtime, which destroys this executor first.
+  AllreduceExecutor(const MpiContext* mpi, RuntimeCounters* counters);
+
+  // `entries` are in the response's name order.
+  Status execute(const Response& response, const std::vector<TensorTableEntry>& entries);
+
+ private:
+  Status reduce_single(const Response& response, const TensorTableEntry& entry);
+  Status reduce_fused(const Response& response, const std::vector<TensorTableEntry>& entries);
+  // Writes the reduced `src` to `dst` with postscale and Average's division applied.
+  void finish(const Response& response, const void* src, void* dst, std::int64_t count) const;
+  Status reduce(const void* input, void* output, std::int64_t count, const Response& response);
+
+  const MpiContext* const mpi_;
+  RuntimeCounters* const counters_;
+  std::vector<char> fusion_buffer_;  // grows to the largest fused group, never shrinks
+};
+
+}  // namespace hvd

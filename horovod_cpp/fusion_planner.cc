@@ -1,0 +1,38 @@
+#include "horovod_cpp/fusion_planner.h"
+
+namespace hvd {
+namespace {
+
+bool fusable(const Response& a, const Response& b) {
+  return a.type == ResponseType::Allreduce && b.type == ResponseType::Allreduce &&
+         a.dtype == b.dtype && a.device == b.device && a.reduce_op == b.reduce_op &&
+         a.prescale == b.prescale && a.postscale == b.postscale;
+}
+
+}  // namespace
+
+std::vector<Response> plan_fusion(std::vector<Response> responses, std::int64_t threshold_bytes) {
+  std::vector<Response> planned;
+  std::vector<bool> used(responses.size(), false);
+  for (size_t i = 0; i < responses.size(); ++i) {
+    if (used[i]) continue;
+    used[i] = true;
+    Response group = std::move(responses[i]);
+    if (group.type == ResponseType::Allreduce && threshold_bytes > 0) {
+      std::int64_t bytes = group.total_bytes();
+      for (size_t j = i + 1; j < responses.size(); ++j) {
+        if (used[j] || !fusable(group, responses[j])) continue;
+        const std::int64_t more = responses[j].total_bytes();
+        if (bytes + more > threshold_bytes) continue;
+        bytes += more;
+        used[j] = true;
+        group.names.push_back(std::move(responses[j].names.front()));
+        group.element_counts.push_back(responses[j].element_counts.front());
+      }
+    }
+    planned.push_back(std::move(group));
+  }
+  return planned;
+}
+
+}  // namespace hvd

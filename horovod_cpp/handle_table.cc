@@ -1,0 +1,68 @@
+#include "horovod_cpp/handle_table.h"
+
+#include "horovod_cpp/logging.h"
+
+namespace hvd {
+
+Handle HandleTable::allocate() {
+  MutexLock lock(&mu_);
+  const Handle handle = next_handle_++;
+  states_.emplace(handle, State{});
+  return handle;
+}
+
+void HandleTable::complete(Handle handle, const Status& status) {
+  MutexLock lock(&mu_);
+  auto it = states_.find(handle);
+  if (it == states_.end()) return;  // released by its owner; nobody waits
+  it->second.done = true;
+  it->second.status = status;
+  done_cv_.signal_all();
+}
+
+Status HandleTable::unknown_handle(Handle handle) const {
+  return Status::error("handle " + std::to_string(handle) +
+                       " does not exist or was already synchronized");
+}
+
+StatusOr<bool> HandleTable::poll(Handle handle) const {
+  MutexLock lock(&mu_);
+  auto it = states_.find(handle);
+  if (it == states_.end()) return unknown_handle(handle);
+  return it->second.done;
+}
+
+Status HandleTable::wait(Handle handle, const std::string& what) {
+  MutexLock lock(&mu_);
+  auto it = states_.find(handle);
+  if (it == states_.end()) return unknown_handle(handle);
+  const auto start = std::chrono::steady_clock::now();
+  while (!it->second.done) {
+    if (!done_cv_.wait_for(kStallWarningPeriod)) {
+      const auto waited = std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::steady_clock::now() - start);
+      log_message(LogLevel::Warning, "synchronize(" + what + ") has waited " +
+                                         std::to_string(waited.count()) +
+                                         " s; other ranks may not have submitted it yet");
+    }
+    // Re-find after every wake: the map may have rehashed, or another thread that waited on
+    // the same handle may have taken it.
+    it = states_.find(handle);
+    if (it == states_.end()) return unknown_handle(handle);
+  }
+  Status status = it->second.status;
+  states_.erase(it);
+  return status;
+}
+
+void HandleTable::release(Handle handle) {
+  MutexLock lock(&mu_);
+  states_.erase(handle);
+}
+
+std::size_t HandleTable::size() const {
+  MutexLock lock(&mu_);
+  return states_.size();
+}
+
+}  // namespace hvd

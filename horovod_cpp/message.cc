@@ -1,0 +1,190 @@
+#include "horovod_cpp/message.h"
+
+#include "horovod_cpp/wire_format.h"
+
+namespace hvd {
+namespace {
+
+// Bounds that reject forged messages before they allocate anything large.
+constexpr std::uint32_t kMaxRank = 1u << 24;
+constexpr std::uint32_t kMaxDims = 64;
+
+template <class Enum>
+Status get_enum(ByteReader* in, Enum* out, int count, const char* what) {
+  std::uint8_t raw = 0;
+  HVD_RETURN_IF_ERROR(in->get(&raw));
+  if (raw >= count) {
+    return Status::error(std::string("malformed control message: ") + what + " value " +
+                         std::to_string(raw) + " is out of range");
+  }
+  *out = static_cast<Enum>(raw);
+  return Status::ok();
+}
+
+template <class Enum>
+void put_enum(ByteWriter* out, Enum value) {
+  out->put<std::uint8_t>(static_cast<std::uint8_t>(value));
+}
+
+Status get_rank(ByteReader* in, std::int32_t* out) {
+  HVD_RETURN_IF_ERROR(in->get(out));
+  if (*out < 0 || static_cast<std::uint32_t>(*out) >= kMaxRank) {
+    return Status::error("malformed control message: rank " + std::to_string(*out));
+  }
+  return Status::ok();
+}
+
+Status get_device(ByteReader* in, std::int32_t* out) {
+  HVD_RETURN_IF_ERROR(in->get(out));
+  if (*out < kCpuDevice) {
+    return Status::error("malformed control message: device " + std::to_string(*out));
+  }
+  return Status::ok();
+}
+
+void put_request(ByteWriter* out, const Request& r) {
+  out->put(r.rank);
+  put_enum(out, r.op);
+  put_enum(out, r.dtype);
+  put_enum(out, r.reduce_op);
+  out->put(r.device);
+  out->put_string(r.name);
+  out->put<std::uint32_t>(static_cast<std::uint32_t>(r.shape.size()));
+  for (std::int64_t d : r.shape) out->put(d);
+  out->put(r.prescale);
+  out->put(r.postscale);
+}
+
+Status get_request(ByteReader* in, Request* r) {
+  HVD_RETURN_IF_ERROR(get_rank(in, &r->rank));
+  HVD_RETURN_IF_ERROR(get_enum(in, &r->op, kNumOpTypes, "op type"));
+  HVD_RETURN_IF_ERROR(get_enum(in, &r->dtype, kNumDataTypes, "data type"));
+  HVD_RETURN_IF_ERROR(get_enum(in, &r->reduce_op, kNumReduceOps, "reduce op"));
+  HVD_RETURN_IF_ERROR(get_device(in, &r->device));
+  HVD_RETURN_IF_ERROR(in->get_string(&r->name));
+  std::uint32_t dims = 0;
+  HVD_RETURN_IF_ERROR(in->get_count(&dims, sizeof(std::int64_t)));
+  if (dims > kMaxDims) {
+    return Status::error("malformed control message: " + std::to_string(dims) + " dimensions");
+  }
+  r->shape.resize(dims);
+  for (auto& d : r->shape) {
+    HVD_RETURN_IF_ERROR(in->get(&d));
+    if (d < 0) return Status::error("malformed control message: negative dimension");
+  }
+  HVD_RETURN_IF_ERROR(in->get(&r->prescale));
+  return in->get(&r->postscale);
+}
+
+void put_response(ByteWriter* out, const Response& r) {
+  put_enum(out, r.type);
+  out->put<std::uint32_t>(static_cast<std::uint32_t>(r.names.size()));
+  for (const auto& name : r.names) out->put_string(name);
+  out->put<std::uint32_t>(static_cast<std::uint32_t>(r.element_counts.size()));
+  for (std::int64_t n : r.element_counts) out->put(n);
+  out->put_string(r.error_message);
+  put_enum(out, r.dtype);
+  put_enum(out, r.reduce_op);
+  out->put(r.device);
+  out->put(r.prescale);
+  out->put(r.postscale);
+}
+
+Status get_response(ByteReader* in, Response* r) {
+  HVD_RETURN_IF_ERROR(get_enum(in, &r->type, 2, "response type"));
+  std::uint32_t count = 0;
+  HVD_RETURN_IF_ERROR(in->get_count(&count, sizeof(std::uint32_t)));
+  r->names.resize(count);
+  for (auto& name : r->names) HVD_RETURN_IF_ERROR(in->get_string(&name));
+  HVD_RETURN_IF_ERROR(in->get_count(&count, sizeof(std::int64_t)));
+  r->element_counts.resize(count);
+  for (auto& n : r->element_counts) {
+    HVD_RETURN_IF_ERROR(in->get(&n));
+    if (n < 0) return Status::error("malformed control message: negative element count");
+  }
+  if (r->type != ResponseType::Error && r->element_counts.size() != r->names.size()) {
+    return Status::error("malformed control message: " + std::to_string(r->names.size()) +
+                         " names but " + std::to_string(r->element_counts.size()) + " counts");
+  }
+  HVD_RETURN_IF_ERROR(in->get_string(&r->error_message));
+  HVD_RETURN_IF_ERROR(get_enum(in, &r->dtype, kNumDataTypes, "data type"));
+  HVD_RETURN_IF_ERROR(get_enum(in, &r->reduce_op, kNumReduceOps, "reduce op"));
+  HVD_RETURN_IF_ERROR(get_device(in, &r->device));
+  HVD_RETURN_IF_ERROR(in->get(&r->prescale));
+  return in->get(&r->postscale);
+}
+
+Status expect_end(const ByteReader& in) {
+  if (in.at_end()) return Status::ok();
+  return Status::error("malformed control message: trailing bytes after offset " +
+                       std::to_string(in.offset()));
+}
+
+}  // namespace
+
+bool Request::operator==(const Request& o) const {
+  return rank == o.rank && op == o.op && dtype == o.dtype && reduce_op == o.reduce_op &&
+         device == o.device && name == o.name && shape == o.shape && prescale == o.prescale &&
+         postscale == o.postscale;
+}
+
+std::string RequestList::serialize() const {
+  ByteWriter out;
+  out.put<std::uint8_t>(shutdown ? 1 : 0);
+  out.put<std::uint32_t>(static_cast<std::uint32_t>(requests.size()));
+  for (const auto& r : requests) put_request(&out, r);
+  return out.take();
+}
+
+StatusOr<RequestList> RequestList::parse(const std::string& bytes) {
+  ByteReader in(bytes);
+  RequestList list;
+  std::uint8_t shutdown = 0;
+  HVD_RETURN_IF_ERROR(in.get(&shutdown));
+  list.shutdown = shutdown != 0;
+  std::uint32_t count = 0;
+  // A request is at least its fixed-size fields: 4+1+1+1+4+4+4+8+8 bytes.
+  HVD_RETURN_IF_ERROR(in.get_count(&count, 35));
+  list.requests.resize(count);
+  for (auto& r : list.requests) HVD_RETURN_IF_ERROR(get_request(&in, &r));
+  HVD_RETURN_IF_ERROR(expect_end(in));
+  return list;
+}
+
+std::int64_t Response::total_bytes() const {
+  std::int64_t total = 0;
+  for (std::int64_t n : element_counts) total += n * element_size_bytes(dtype);
+  return total;
+}
+
+bool Response::operator==(const Response& o) const {
+  return type == o.type && names == o.names && element_counts == o.element_counts &&
+         error_message == o.error_message && dtype == o.dtype && reduce_op == o.reduce_op &&
+         device == o.device && prescale == o.prescale && postscale == o.postscale;
+}
+
+std::string ResponseList::serialize() const {
+  ByteWriter out;
+  out.put<std::uint32_t>(static_cast<std::uint32_t>(shutdown_ranks.size()));
+  for (std::int32_t r : shutdown_ranks) out.put(r);
+  out.put<std::uint32_t>(static_cast<std::uint32_t>(responses.size()));
+  for (const auto& r : responses) put_response(&out, r);
+  return out.take();
+}
+
+StatusOr<ResponseList> ResponseList::parse(const std::string& bytes) {
+  ByteReader in(bytes);
+  ResponseList list;
+  std::uint32_t count = 0;
+  HVD_RETURN_IF_ERROR(in.get_count(&count, sizeof(std::int32_t)));
+  list.shutdown_ranks.resize(count);
+  for (auto& r : list.shutdown_ranks) HVD_RETURN_IF_ERROR(get_rank(&in, &r));
+  // A response is at least 1+4+4+4+1+1+4+8+8 bytes.
+  HVD_RETURN_IF_ERROR(in.get_count(&count, 35));
+  list.responses.resize(count);
+  for (auto& r : list.responses) HVD_RETURN_IF_ERROR(get_response(&in, &r));
+  HVD_RETURN_IF_ERROR(expect_end(in));
+  return list;
+}
+
+}  // namespace hvd

@@ -1,0 +1,66 @@
+// Control messages of the negotiation protocol (see controller.h): what a rank says is ready
+// (Request), and what the coordinator decides every rank runs, in order (Response).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "horovod_cpp/data_type.h"
+#include "horovod_cpp/op_type.h"
+#include "horovod_cpp/status.h"
+
+namespace hvd {
+
+struct Request {
+  std::int32_t rank = 0;
+  OpType op = OpType::Allreduce;
+  DataType dtype = DataType::Float32;
+  ReduceOp reduce_op = ReduceOp::Sum;
+  std::int32_t device = kCpuDevice;
+  std::string name;
+  std::vector<std::int64_t> shape;
+  double prescale = 1.0;
+  double postscale = 1.0;
+
+  bool operator==(const Request& other) const;
+};
+
+// Everything one rank says in one negotiation cycle.
+struct RequestList {
+  std::vector<Request> requests;
+  bool shutdown = false;  // this rank's shutdown() was called
+
+  std::string serialize() const;
+  static StatusOr<RequestList> parse(const std::string& bytes);
+};
+
+enum class ResponseType : std::uint8_t { Allreduce, Error };
+
+// One collective call every rank makes, over `names` in this order (several when fused).
+struct Response {
+  ResponseType type = ResponseType::Allreduce;
+  std::vector<std::string> names;
+  std::vector<std::int64_t> element_counts;  // one per name
+  std::string error_message;                 // Error only
+  DataType dtype = DataType::Float32;
+  ReduceOp reduce_op = ReduceOp::Sum;
+  std::int32_t device = kCpuDevice;
+  double prescale = 1.0;
+  double postscale = 1.0;
+
+  std::int64_t total_bytes() const;
+  bool operator==(const Response& other) const;
+};
+
+// The coordinator's decision for one cycle; identical on every rank.
+struct ResponseList {
+  std::vector<Response> responses;
+  std::vector<std::int32_t> shutdown_ranks;  // non-empty: every rank stops after this cycle
+
+  bool shutdown() const { return !shutdown_ranks.empty(); }
+  std::string serialize() const;
+  static StatusOr<ResponseList> parse(const std::string& bytes);
+};
+
+}  // namespace hvd

@@ -1,0 +1,41 @@
+// The collective an entry asks for, and the reduce op's printable name.
+#pragma once
+
+#include <cstdint>
+
+#include "horovod_cpp/horovod.h"
+
+namespace hvd {
+
+enum class OpType : std::uint8_t { Allreduce };
+constexpr int kNumOpTypes = 1;
+
+inline const char* op_type_name(OpType op) {
+  switch (op) {
+    case OpType::Allreduce:
+      return "allreduce";
+  }
+  return "unknown";
+}
+
+inline const char* reduce_op_name(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::Average:
+      return "Average";
+    case ReduceOp::Sum:
+      return "Sum";
+    case ReduceOp::Min:
+      return "Min";
+    case ReduceOp::Max:
+      return "Max";
+    case ReduceOp::Product:
+      return "Product";
+  }
+  return "unknown";
+}
+constexpr int kNumReduceOps = 5;
+
+// Device of a tensor: kCpuDevice or a CUDA ordinal.
+constexpr int kCpuDevice = -1;
+
+}  // namespace hvd

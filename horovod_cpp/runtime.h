@@ -1,0 +1,85 @@
+// The per-process runtime between init() and shutdown(): MPI, the tensor queue, and the one
+// background thread that negotiates and executes every collective.
+//
+// Why one background thread: every rank must issue collective calls in the same order, and
+// MPI calls then come from a single thread, so MPI_THREAD_SERIALIZED would suffice (we ask for
+// MPI_THREAD_MULTIPLE so users may call MPI from their own threads meanwhile).
+//
+// Fields by owner:
+//   constant after create(): settings_, mpi_ (pointer), topology numbers inside it
+//   background thread only:  channel_, controller_, executor_, and every MPI call
+//   thread-safe:             queue_, handles_ (not owned), counters_, shutdown_requested_
+//   guarded by finish_mu_:   loop_finished_
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "collectives/mpi_context.h"
+#include "horovod_cpp/allreduce_executor.h"
+#include "horovod_cpp/controller.h"
+#include "horovod_cpp/handle_table.h"
+#include "horovod_cpp/runtime_counters.h"
+#include "horovod_cpp/settings.h"
+#include "horovod_cpp/tensor_queue.h"
+
+namespace hvd {
+
+class Runtime {
+ public:
+  // Thread: the user thread calling init(). Collective over all ranks: brings up MPI, checks
+  // that every rank's settings are valid, starts the background thread. `handles` is owned by
+  // the global state and outlives the runtime.
+  static StatusOr<std::unique_ptr<Runtime>> create(HandleTable* handles);
+  ~Runtime();  // stops the thread if shutdown() was not called
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Thread: user threads. Queues the entry and returns its handle at once.
+  StatusOr<Handle> enqueue(TensorTableEntry entry);
+  // Thread-safe. "<op>.noname.<n>" from a per-process counter.
+  std::string auto_name(OpType op);
+
+  const Topology& topology() const { return mpi_->topology(); }
+  const Settings& settings() const { return settings_; }
+  Stats stats() const { return counters_.snapshot(); }
+  bool owns_mpi() const { return owns_mpi_; }
+
+  // Thread: user threads; may block until every rank joins the final negotiation round (logs
+  // a warning every kShutdownWarningPeriod while it waits). Fails pending ops, stops the
+  // thread, frees MPI resources and finalizes MPI if init() started it. Idempotent.
+  void shutdown();
+  static constexpr std::chrono::seconds kShutdownWarningPeriod{10};
+
+ private:
+  Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable* handles);
+
+  // Background thread body and its steps, in the order DESIGN.md describes them.
+  void background_loop();
+  Status run_until_shutdown();
+  bool wait_for_work();  // false: nothing to negotiate yet
+  Status execute(const Response& response);
+  void complete(TensorTableEntry& entry, const Status& status);
+  static Status shutdown_reason(const ResponseList& responses);
+
+  const Settings settings_;
+  std::unique_ptr<MpiContext> mpi_;
+  const bool owns_mpi_;
+  HandleTable* const handles_;
+  RuntimeCounters counters_;
+  TensorQueue queue_;
+  std::unique_ptr<ControlChannel> channel_;
+  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<AllreduceExecutor> executor_;
+  std::atomic<bool> shutdown_requested_{false};
+  std::atomic<std::int64_t> auto_name_counter_{0};
+
+  Mutex finish_mu_;
+  CondVar finish_cv_{&finish_mu_};
+  bool loop_finished_ HVD_GUARDED_BY(finish_mu_) = false;
+  std::thread thread_;  // started last in create(), joined in shutdown()
+};
+
+}  // namespace hvd

@@ -1,0 +1,34 @@
+// Counters behind hvd::stats(). Thread-safe (relaxed atomics; each is a monotone count).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "horovod_cpp/horovod.h"
+
+namespace hvd {
+
+struct RuntimeCounters {
+  std::atomic<std::int64_t> negotiation_cycles{0};
+  std::atomic<std::int64_t> tensors_reduced{0};
+  std::atomic<std::int64_t> allreduce_calls{0};
+  std::atomic<std::int64_t> fused_allreduce_calls{0};
+  std::atomic<std::int64_t> bytes_reduced{0};
+  std::atomic<std::int64_t> errors_reported{0};
+
+  static void add(std::atomic<std::int64_t>& counter, std::int64_t n) {
+    counter.fetch_add(n, std::memory_order_relaxed);
+  }
+  Stats snapshot() const {
+    Stats s;
+    s.negotiation_cycles = negotiation_cycles.load(std::memory_order_relaxed);
+    s.tensors_reduced = tensors_reduced.load(std::memory_order_relaxed);
+    s.allreduce_calls = allreduce_calls.load(std::memory_order_relaxed);
+    s.fused_allreduce_calls = fused_allreduce_calls.load(std::memory_order_relaxed);
+    s.bytes_reduced = bytes_reduced.load(std::memory_order_relaxed);
+    s.errors_reported = errors_reported.load(std::memory_order_relaxed);
+    return s;
+  }
+};
+
+}  // namespace hvd

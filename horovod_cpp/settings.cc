@@ -1,0 +1,126 @@
+#include "horovod_cpp/settings.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+namespace hvd {
+namespace {
+
+constexpr std::int64_t kMaxFusionThresholdBytes = 64LL * 1024 * 1024 * 1024;  // 64 GiB
+constexpr double kMaxCycleTimeMs = 60'000;
+constexpr std::int64_t kMaxStallSeconds = 7LL * 24 * 3600;
+
+Status invalid(const char* name, const std::string& value, const std::string& expected) {
+  return Status::error("invalid " + std::string(name) + "='" + value + "': expected " + expected);
+}
+
+StatusOr<std::int64_t> parse_int(const char* name, const std::string& text, std::int64_t max,
+                                 const std::string& expected) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
+    return invalid(name, text, expected);
+  }
+  errno = 0;
+  char* end = nullptr;
+  const long long value = std::strtoll(text.c_str(), &end, 10);
+  if (errno == ERANGE || *end != '\0' || value > max) return invalid(name, text, expected);
+  return static_cast<std::int64_t>(value);
+}
+
+StatusOr<double> parse_double(const char* name, const std::string& text, double max,
+                              const std::string& expected) {
+  errno = 0;
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || errno == ERANGE || *end != '\0' || !std::isfinite(value) || value < 0 ||
+      value > max) {
+    return invalid(name, text, expected);
+  }
+  return value;
+}
+
+StatusOr<bool> parse_bool(const char* name, const std::string& text) {
+  if (text == "1" || text == "true" || text == "TRUE" || text == "True") return true;
+  if (text == "0" || text == "false" || text == "FALSE" || text == "False") return false;
+  return invalid(name, text, "0, 1, true or false");
+}
+
+StatusOr<LogLevel> parse_log_level(const char* name, const std::string& text) {
+  std::string lower;
+  for (char c : text) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "trace") return LogLevel::Trace;
+  if (lower == "debug") return LogLevel::Debug;
+  if (lower == "info") return LogLevel::Info;
+  if (lower == "warning" || lower == "warn") return LogLevel::Warning;
+  if (lower == "error") return LogLevel::Error;
+  if (lower == "fatal") return LogLevel::Fatal;
+  return invalid(name, text, "one of trace, debug, info, warning, error, fatal");
+}
+
+}  // namespace
+
+StatusOr<Settings> Settings::from_environment() {
+  return from_environment([](const char* name) { return std::getenv(name); });
+}
+
+StatusOr<Settings> Settings::from_environment(const EnvLookup& lookup) {
+  Settings s;
+  auto value_of = [&](const char* name, std::string* out) {
+    const char* raw = lookup(name);
+    if (raw == nullptr) return false;
+    *out = raw;
+    return true;
+  };
+  std::string text;
+  if (value_of("HOROVOD_FUSION_THRESHOLD", &text)) {
+    HVD_ASSIGN_OR_RETURN(s.fusion_threshold_bytes,
+                         parse_int("HOROVOD_FUSION_THRESHOLD", text, kMaxFusionThresholdBytes,
+                                   "a byte count from 0 to 68719476736 (64 GiB)"));
+  }
+  if (value_of("HOROVOD_CYCLE_TIME", &text)) {
+    HVD_ASSIGN_OR_RETURN(const double ms,
+                         parse_double("HOROVOD_CYCLE_TIME", text, kMaxCycleTimeMs,
+                                      "milliseconds from 0 to 60000"));
+    s.cycle_time = std::chrono::microseconds(static_cast<std::int64_t>(std::llround(ms * 1000)));
+  }
+  if (value_of("HOROVOD_TIMELINE", &text)) s.timeline_path = text;
+  if (value_of("HOROVOD_STALL_CHECK_TIME_SECONDS", &text)) {
+    HVD_ASSIGN_OR_RETURN(const std::int64_t seconds,
+                         parse_int("HOROVOD_STALL_CHECK_TIME_SECONDS", text, kMaxStallSeconds,
+                                   "whole seconds from 0 to 604800"));
+    s.stall_check_time = std::chrono::seconds(seconds);
+  }
+  if (value_of("HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", &text)) {
+    HVD_ASSIGN_OR_RETURN(const std::int64_t seconds,
+                         parse_int("HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", text, kMaxStallSeconds,
+                                   "whole seconds from 0 (off) to 604800"));
+    s.stall_shutdown_time = std::chrono::seconds(seconds);
+  }
+  if (value_of("HOROVOD_STALL_CHECK_DISABLE", &text)) {
+    HVD_ASSIGN_OR_RETURN(s.stall_check_disabled,
+                         parse_bool("HOROVOD_STALL_CHECK_DISABLE", text));
+  }
+  if (value_of("HOROVOD_LOG_LEVEL", &text)) {
+    HVD_ASSIGN_OR_RETURN(s.log_level, parse_log_level("HOROVOD_LOG_LEVEL", text));
+  }
+  return s;
+}
+
+std::string Settings::describe() const {
+  std::ostringstream out;
+  out << "horovod_cpp settings:\n"
+      << "  HOROVOD_FUSION_THRESHOLD = " << fusion_threshold_bytes << " bytes ("
+      << static_cast<double>(fusion_threshold_bytes) / (1024.0 * 1024.0) << " MiB)\n"
+      << "  HOROVOD_CYCLE_TIME = " << static_cast<double>(cycle_time.count()) / 1000.0 << " ms\n"
+      << "  HOROVOD_TIMELINE = " << (timeline_path.empty() ? "(off)" : timeline_path) << "\n"
+      << "  HOROVOD_STALL_CHECK_TIME_SECONDS = " << stall_check_time.count() << " s"
+      << (stall_check_disabled ? " (disabled by HOROVOD_STALL_CHECK_DISABLE)" : "") << "\n"
+      << "  HOROVOD_STALL_SHUTDOWN_TIME_SECONDS = " << stall_shutdown_time.count() << " s"
+      << (stall_shutdown_time.count() == 0 ? " (off)" : "") << "\n"
+      << "  HOROVOD_LOG_LEVEL = " << log_level_name(log_level);
+  return out.str();
+}
+
+}  // namespace hvd

@@ -1,0 +1,39 @@
+// Runtime settings read from HOROVOD_* environment variables at init(). Immutable after.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "horovod_cpp/logging.h"
+#include "horovod_cpp/status.h"
+
+namespace hvd {
+
+struct Settings {
+  // HOROVOD_FUSION_THRESHOLD: bytes packed into one fused allreduce; 0 disables fusion.
+  std::int64_t fusion_threshold_bytes = 64LL * 1024 * 1024;
+  // HOROVOD_CYCLE_TIME (ms, fractional allowed): while tensors wait for other ranks, how
+  // often negotiation is retried. New work wakes the background thread at once regardless.
+  std::chrono::microseconds cycle_time{1000};
+  // HOROVOD_TIMELINE: Chrome-trace output path; empty means off.
+  std::string timeline_path;
+  // HOROVOD_STALL_CHECK_TIME_SECONDS / HOROVOD_STALL_SHUTDOWN_TIME_SECONDS (0 = off) /
+  // HOROVOD_STALL_CHECK_DISABLE.
+  std::chrono::seconds stall_check_time{60};
+  std::chrono::seconds stall_shutdown_time{0};
+  bool stall_check_disabled = false;
+  // HOROVOD_LOG_LEVEL: trace, debug, info, warning, error, fatal.
+  LogLevel log_level = LogLevel::Warning;
+
+  using EnvLookup = std::function<const char*(const char* name)>;
+  // Every malformed or out-of-range value is an error naming the variable and the value.
+  static StatusOr<Settings> from_environment(const EnvLookup& lookup);
+  static StatusOr<Settings> from_environment();
+
+  // One line per setting, with units, for the init report.
+  std::string describe() const;
+};
+
+}  // namespace hvd

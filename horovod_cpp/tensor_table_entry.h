@@ -1,0 +1,39 @@
+// One op a user asked for, as the runtime tracks it from enqueue to callback.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "horovod_cpp/data_type.h"
+#include "horovod_cpp/op_type.h"
+#include "horovod_cpp/status.h"
+
+namespace hvd {
+
+struct TensorTableEntry {
+  std::string name;
+  OpType op = OpType::Allreduce;
+  DataType dtype = DataType::Float32;
+  std::vector<std::int64_t> shape;
+  int device = kCpuDevice;
+  ReduceOp reduce_op = ReduceOp::Average;
+  double prescale = 1.0;
+  double postscale = 1.0;
+  // Contiguous buffers owned by the framework adapter, which keeps them alive until the
+  // callback has run. input may equal output (in-place ops).
+  const void* input = nullptr;
+  void* output = nullptr;
+  // Runs exactly once, on the background thread, with the op's outcome.
+  std::function<void(const Status&)> callback;
+
+  std::int64_t num_elements() const {
+    std::int64_t n = 1;
+    for (std::int64_t d : shape) n *= d;
+    return n;
+  }
+  std::int64_t byte_size() const { return num_elements() * element_size_bytes(dtype); }
+};
+
+}  // namespace hvd
