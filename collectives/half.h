@@ -43,20 +43,24 @@ inline std::uint16_t float_to_float16(float f) {
     return static_cast<std::uint16_t>(sign | 0x7c00u | (mantissa ? 0x200u | (mantissa >> 13) : 0));
   }
   const int e = static_cast<int>(exponent) - 127 + 15;
-  if (e >= 31) return static_cast<std::uint16_t>(sign | 0x7c00u);
+  if (e >= 31)
+    return static_cast<std::uint16_t>(sign | 0x7c00u);
   if (e <= 0) {
-    if (e < -10) return static_cast<std::uint16_t>(sign);
+    if (e < -10)
+      return static_cast<std::uint16_t>(sign);
     mantissa |= 0x800000u;
     const int shift = 14 - e;
     std::uint32_t out = mantissa >> shift;
     const std::uint32_t remainder = mantissa & ((1u << shift) - 1);
     const std::uint32_t halfway = 1u << (shift - 1);
-    if (remainder > halfway || (remainder == halfway && (out & 1u))) ++out;
+    if (remainder > halfway || (remainder == halfway && (out & 1u)))
+      ++out;
     return static_cast<std::uint16_t>(sign | out);
   }
   std::uint32_t out = sign | (static_cast<std::uint32_t>(e) << 10) | (mantissa >> 13);
   const std::uint32_t remainder = mantissa & 0x1fffu;
-  if (remainder > 0x1000u || (remainder == 0x1000u && (out & 1u))) ++out;  // may carry to inf
+  if (remainder > 0x1000u || (remainder == 0x1000u && (out & 1u)))
+    ++out;  // may carry to inf
   return static_cast<std::uint16_t>(out);
 }
 
@@ -70,7 +74,8 @@ inline float bfloat16_to_float(std::uint16_t b) {
 inline std::uint16_t float_to_bfloat16(float f) {
   std::uint32_t x;
   std::memcpy(&x, &f, sizeof(x));
-  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((x >> 16) | 0x40u);
+  if ((x & 0x7fffffffu) > 0x7f800000u)
+    return static_cast<std::uint16_t>((x >> 16) | 0x40u);
   x += 0x7fffu + ((x >> 16) & 1u);
   return static_cast<std::uint16_t>(x >> 16);
 }

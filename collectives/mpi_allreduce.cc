@@ -14,11 +14,10 @@ Status mpi_allreduce(const void* input, void* output, std::int64_t count, DataTy
   for (std::int64_t done = 0; done < count;) {
     const std::int64_t chunk = std::min<std::int64_t>(count - done, INT_MAX);
     char* out = static_cast<char*>(output) + done * element_bytes;
-    const void* in = input == output
-                         ? MPI_IN_PLACE
-                         : static_cast<const char*>(input) + done * element_bytes;
-    HVD_RETURN_IF_MPI_ERROR(MPI_Allreduce(in, out, static_cast<int>(chunk), reduction.datatype,
-                                          reduction.op, comm));
+    const void* in =
+        input == output ? MPI_IN_PLACE : static_cast<const char*>(input) + done * element_bytes;
+    HVD_RETURN_IF_MPI_ERROR(
+        MPI_Allreduce(in, out, static_cast<int>(chunk), reduction.datatype, reduction.op, comm));
     done += chunk;
   }
   return Status::ok();

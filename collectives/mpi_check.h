@@ -11,12 +11,14 @@
 namespace hvd {
 
 inline Status mpi_status(int rc, const char* call, const char* file, int line) {
-  if (rc == MPI_SUCCESS) return Status::ok();
+  if (rc == MPI_SUCCESS)
+    return Status::ok();
   char text[MPI_MAX_ERROR_STRING] = {};
   int length = 0;
-  if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) length = 0;
-  return Status::error(std::string(call) + " failed: " + std::string(text, length) + " (" +
-                       file + ":" + std::to_string(line) + ")");
+  if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS)
+    length = 0;
+  return Status::error(std::string(call) + " failed: " + std::string(text, length) + " (" + file +
+                       ":" + std::to_string(line) + ")");
 }
 
 }  // namespace hvd

@@ -6,7 +6,9 @@
 
 namespace hvd {
 
-MpiComm::~MpiComm() { reset(); }
+MpiComm::~MpiComm() {
+  reset();
+}
 
 MpiComm::MpiComm(MpiComm&& other) noexcept
     : comm_(std::exchange(other.comm_, MPI_COMM_NULL)), rank_(other.rank_), size_(other.size_) {}
@@ -22,10 +24,12 @@ MpiComm& MpiComm::operator=(MpiComm&& other) noexcept {
 }
 
 void MpiComm::reset() {
-  if (comm_ == MPI_COMM_NULL) return;
+  if (comm_ == MPI_COMM_NULL)
+    return;
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized) MPI_Comm_free(&comm_);  // errors here have nowhere useful to go
+  if (!finalized)
+    MPI_Comm_free(&comm_);  // errors here have nowhere useful to go
   comm_ = MPI_COMM_NULL;
 }
 

@@ -10,9 +10,9 @@ StatusOr<std::unique_ptr<MpiContext>> MpiContext::create() {
   HVD_ASSIGN_OR_RETURN(ctx->control_comm_, MpiComm::duplicate(MPI_COMM_WORLD));
   HVD_ASSIGN_OR_RETURN(ctx->data_comm_, MpiComm::duplicate(MPI_COMM_WORLD));
   HVD_ASSIGN_OR_RETURN(ctx->local_comm_, MpiComm::split_shared_memory(ctx->control_comm_.get()));
-  HVD_ASSIGN_OR_RETURN(ctx->cross_comm_, MpiComm::split(ctx->control_comm_.get(),
-                                                        ctx->local_comm_.rank(),
-                                                        ctx->control_comm_.rank()));
+  HVD_ASSIGN_OR_RETURN(
+      ctx->cross_comm_,
+      MpiComm::split(ctx->control_comm_.get(), ctx->local_comm_.rank(), ctx->control_comm_.rank()));
   HVD_ASSIGN_OR_RETURN(ctx->reduction_ops_, MpiReductionOps::create());
   Topology& t = ctx->topology_;
   t.rank = ctx->control_comm_.rank();
@@ -27,11 +27,12 @@ StatusOr<std::unique_ptr<MpiContext>> MpiContext::create() {
 StatusOr<std::vector<int>> MpiContext::ranks_reporting_failure(bool ok) const {
   const int mine = ok ? 0 : 1;
   std::vector<int> all(topology_.size, 0);
-  HVD_RETURN_IF_MPI_ERROR(MPI_Allgather(&mine, 1, MPI_INT, all.data(), 1, MPI_INT,
-                                        control_comm_.get()));
+  HVD_RETURN_IF_MPI_ERROR(
+      MPI_Allgather(&mine, 1, MPI_INT, all.data(), 1, MPI_INT, control_comm_.get()));
   std::vector<int> failed;
   for (int r = 0; r < topology_.size; ++r) {
-    if (all[r] != 0) failed.push_back(r);
+    if (all[r] != 0)
+      failed.push_back(r);
   }
   return failed;
 }

@@ -27,7 +27,8 @@ Status MpiControlChannel::gather(const std::string& mine, std::vector<std::strin
     for (int r = 0; r < size_; ++r) {
       displacements[r] = static_cast<int>(total);
       total += sizes[r];
-      if (total > INT_MAX) return Status::error("gathered control messages exceed 2 GiB");
+      if (total > INT_MAX)
+        return Status::error("gathered control messages exceed 2 GiB");
     }
     buffer.resize(static_cast<size_t>(total));
   }
@@ -35,7 +36,8 @@ Status MpiControlChannel::gather(const std::string& mine, std::vector<std::strin
                                       displacements.data(), MPI_BYTE, 0, comm_));
   all->clear();
   if (rank_ == 0) {
-    for (int r = 0; r < size_; ++r) all->push_back(buffer.substr(displacements[r], sizes[r]));
+    for (int r = 0; r < size_; ++r)
+      all->push_back(buffer.substr(displacements[r], sizes[r]));
   }
   return Status::ok();
 }

@@ -52,12 +52,15 @@ StatusOr<std::unique_ptr<MpiEnvironment>> MpiEnvironment::create() {
 }
 
 MpiEnvironment::~MpiEnvironment() {
-  if (!owns_mpi_) return;
+  if (!owns_mpi_)
+    return;
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (finalized) return;
+  if (finalized)
+    return;
   const int rc = MPI_Finalize();
-  if (rc != MPI_SUCCESS) std::fprintf(stderr, "[hvd] WARNING: MPI_Finalize failed (%d)\n", rc);
+  if (rc != MPI_SUCCESS)
+    std::fprintf(stderr, "[hvd] WARNING: MPI_Finalize failed (%d)\n", rc);
 }
 
 }  // namespace hvd

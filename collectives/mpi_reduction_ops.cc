@@ -70,14 +70,17 @@ StatusOr<std::unique_ptr<MpiReductionOps>> MpiReductionOps::create() {
 MpiReductionOps::~MpiReductionOps() {
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (finalized) return;
+  if (finalized)
+    return;
   for (auto& kind : half_ops_) {
     for (MPI_Op& op : kind) {
-      if (op != MPI_OP_NULL) MPI_Op_free(&op);
+      if (op != MPI_OP_NULL)
+        MPI_Op_free(&op);
     }
   }
   for (MPI_Datatype& type : half_types_) {
-    if (type != MPI_DATATYPE_NULL) MPI_Type_free(&type);
+    if (type != MPI_DATATYPE_NULL)
+      MPI_Type_free(&type);
   }
 }
 

@@ -19,7 +19,8 @@ void scale_floating(const T* src, T* dst, std::int64_t count, double factor) {
 template <class Codec>
 void scale_half(const std::uint16_t* src, std::uint16_t* dst, std::int64_t count, double factor) {
   const float f = static_cast<float>(factor);
-  for (std::int64_t i = 0; i < count; ++i) dst[i] = Codec::encode(Codec::decode(src[i]) * f);
+  for (std::int64_t i = 0; i < count; ++i)
+    dst[i] = Codec::encode(Codec::decode(src[i]) * f);
 }
 
 template <class T>
@@ -29,9 +30,12 @@ void scale_integer(const T* src, T* dst, std::int64_t count, double factor) {
   const double high = std::nextafter(static_cast<double>(std::numeric_limits<T>::max()) + 1.0, 0.0);
   for (std::int64_t i = 0; i < count; ++i) {
     double v = std::trunc(static_cast<double>(src[i]) * factor);
-    if (std::isnan(v)) v = 0;
-    if (v < kLow) v = kLow;
-    if (v > high) v = high;
+    if (std::isnan(v))
+      v = 0;
+    if (v < kLow)
+      v = kLow;
+    if (v > high)
+      v = high;
     dst[i] = static_cast<T>(v);
   }
 }
@@ -46,9 +50,11 @@ void divide(T* buf, std::int64_t count, std::int64_t divisor) {
 }  // namespace
 
 void scaled_copy(const void* src, void* dst, std::int64_t count, DataType dtype, double factor) {
-  if (count == 0) return;
+  if (count == 0)
+    return;
   if (factor == 1.0) {
-    if (src != dst) std::memcpy(dst, src, count * element_size_bytes(dtype));
+    if (src != dst)
+      std::memcpy(dst, src, count * element_size_bytes(dtype));
     return;
   }
   switch (dtype) {
@@ -77,7 +83,8 @@ void scaled_copy(const void* src, void* dst, std::int64_t count, DataType dtype,
       return scale_floating(static_cast<const double*>(src), static_cast<double*>(dst), count,
                             factor);
     case DataType::Bool:
-      if (src != dst) std::memcpy(dst, src, count);
+      if (src != dst)
+        std::memcpy(dst, src, count);
       return;
   }
 }

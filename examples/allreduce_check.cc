@@ -1,9 +1,9 @@
 // A first multi-rank program: allreduce real tensors of several dtypes with every reduce op
 // and check each result against the value this rank computes on its own.
 //   mpirun -np 2 ./allreduce_check
-#include <cstdio>
-
 #include <horovod_cpp/torch.h>
+
+#include <cstdio>
 
 namespace {
 
@@ -17,7 +17,8 @@ torch::Tensor expected(hvd::ReduceOp op, int size, int64_t n, torch::ScalarType 
   auto base = (torch::arange(n, torch::kInt64).remainder(7) + 1).to(torch::kFloat64);
   double sum_of_weights = size * (size + 1) / 2.0;
   double product_of_weights = 1;
-  for (int r = 1; r <= size; ++r) product_of_weights *= r;
+  for (int r = 1; r <= size; ++r)
+    product_of_weights *= r;
   torch::Tensor out;
   switch (op) {
     case hvd::ReduceOp::Sum:
@@ -25,7 +26,8 @@ torch::Tensor expected(hvd::ReduceOp op, int size, int64_t n, torch::ScalarType 
       break;
     case hvd::ReduceOp::Average:
       out = base * sum_of_weights / size;
-      if (!torch::isFloatingType(dtype)) out = out.trunc();
+      if (!torch::isFloatingType(dtype))
+        out = out.trunc();
       break;
     case hvd::ReduceOp::Min:
       out = base;
@@ -50,7 +52,7 @@ int main() {
                                                        {hvd::ReduceOp::Min, "Min"},
                                                        {hvd::ReduceOp::Max, "Max"},
                                                        {hvd::ReduceOp::Product, "Product"}};
-  const torch::ScalarType dtypes[] = {torch::kInt32, torch::kInt64, torch::kFloat16,
+  const torch::ScalarType dtypes[] = {torch::kInt32,    torch::kInt64,   torch::kFloat16,
                                       torch::kBFloat16, torch::kFloat32, torch::kFloat64};
   int checked = 0, failed = 0;
   for (auto dtype : dtypes) {
@@ -71,7 +73,7 @@ int main() {
     std::printf("allreduce_check: %d ranks, %d dtype x op combinations per rank, %lld failures\n",
                 size, checked, static_cast<long long>(failures.item<int64_t>()));
     std::printf("%s\n", failures.item<int64_t>() == 0 ? "OK: every rank got the values it computed"
-                                                       : "FAILED");
+                                                      : "FAILED");
   }
   hvd::shutdown();
   return failures.item<int64_t>() == 0 ? 0 : 1;

@@ -18,7 +18,8 @@ Status AllreduceExecutor::execute(const Response& response,
                            std::to_string(response.element_counts[i]));
     }
   }
-  if (entries.size() == 1) return reduce_single(response, entries.front());
+  if (entries.size() == 1)
+    return reduce_single(response, entries.front());
   return reduce_fused(response, entries);
 }
 
@@ -38,8 +39,8 @@ Status AllreduceExecutor::reduce_single(const Response& response, const TensorTa
     scaled_copy(entry.input, entry.output, count, response.dtype, response.prescale);
     input = entry.output;
   }
-  HVD_RETURN_IF_ERROR(reduce(input, entry.output, count, response).with_context(
-      "allreduce '" + entry.name + "'"));
+  HVD_RETURN_IF_ERROR(
+      reduce(input, entry.output, count, response).with_context("allreduce '" + entry.name + "'"));
   finish(response, entry.output, entry.output, count);
   return Status::ok();
 }
@@ -58,9 +59,9 @@ Status AllreduceExecutor::reduce_fused(const Response& response,
     offset += entry.byte_size();
   }
   const std::int64_t count = total_bytes / element_size_bytes(response.dtype);
-  HVD_RETURN_IF_ERROR(reduce(buffer, buffer, count, response).with_context(
-      "fused allreduce of " + std::to_string(entries.size()) + " tensors starting with '" +
-      entries.front().name + "'"));
+  HVD_RETURN_IF_ERROR(reduce(buffer, buffer, count, response)
+                          .with_context("fused allreduce of " + std::to_string(entries.size()) +
+                                        " tensors starting with '" + entries.front().name + "'"));
   RuntimeCounters::add(counters_->fused_allreduce_calls, 1);
   offset = 0;
   for (const TensorTableEntry& entry : entries) {
@@ -80,8 +81,10 @@ void AllreduceExecutor::finish(const Response& response, const void* src, void* 
     return;
   }
   scaled_copy(src, dst, count, response.dtype, 1.0);
-  if (average) divide_integers(dst, count, response.dtype, size);
-  if (response.postscale != 1.0) scaled_copy(dst, dst, count, response.dtype, response.postscale);
+  if (average)
+    divide_integers(dst, count, response.dtype, size);
+  if (response.postscale != 1.0)
+    scaled_copy(dst, dst, count, response.dtype, response.postscale);
 }
 
 }  // namespace hvd

@@ -26,10 +26,10 @@ StatusOr<ResponseList> Controller::negotiate(const RequestList& mine) {
     }
     response_bytes = coordinator_->compute(per_rank).serialize();
   }
-  HVD_RETURN_IF_ERROR(
-      channel_->broadcast(&response_bytes).with_context("negotiation broadcast"));
+  HVD_RETURN_IF_ERROR(channel_->broadcast(&response_bytes).with_context("negotiation broadcast"));
   auto responses = ResponseList::parse(response_bytes);
-  if (!responses.is_ok()) return responses.status().with_context("response list from rank 0");
+  if (!responses.is_ok())
+    return responses.status().with_context("response list from rank 0");
   return responses;
 }
 

@@ -65,15 +65,16 @@ inline const char* data_type_name(DataType type) {
 }
 
 inline bool is_floating_point(DataType type) {
-  return type == DataType::Float16 || type == DataType::BFloat16 ||
-         type == DataType::Float32 || type == DataType::Float64;
+  return type == DataType::Float16 || type == DataType::BFloat16 || type == DataType::Float32 ||
+         type == DataType::Float64;
 }
 
 // "[4, 3]"; "[]" for a scalar.
 inline std::string shape_to_string(const std::vector<std::int64_t>& shape) {
   std::string out = "[";
   for (size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) out += ", ";
+    if (i > 0)
+      out += ", ";
     out += std::to_string(shape[i]);
   }
   return out + "]";

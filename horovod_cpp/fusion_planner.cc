@@ -15,15 +15,18 @@ std::vector<Response> plan_fusion(std::vector<Response> responses, std::int64_t 
   std::vector<Response> planned;
   std::vector<bool> used(responses.size(), false);
   for (size_t i = 0; i < responses.size(); ++i) {
-    if (used[i]) continue;
+    if (used[i])
+      continue;
     used[i] = true;
     Response group = std::move(responses[i]);
     if (group.type == ResponseType::Allreduce && threshold_bytes > 0) {
       std::int64_t bytes = group.total_bytes();
       for (size_t j = i + 1; j < responses.size(); ++j) {
-        if (used[j] || !fusable(group, responses[j])) continue;
+        if (used[j] || !fusable(group, responses[j]))
+          continue;
         const std::int64_t more = responses[j].total_bytes();
-        if (bytes + more > threshold_bytes) continue;
+        if (bytes + more > threshold_bytes)
+          continue;
         bytes += more;
         used[j] = true;
         group.names.push_back(std::move(responses[j].names.front()));

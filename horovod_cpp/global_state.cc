@@ -56,7 +56,8 @@ StatusOr<std::shared_ptr<Runtime>> current_runtime(const char* caller) {
 Status initialize_runtime() {
   GlobalState& s = state();
   MutexLock lock(&s.mu);
-  if (s.phase == Phase::Running) return Status::ok();
+  if (s.phase == Phase::Running)
+    return Status::ok();
   if (s.mpi_finalized_by_us) {
     return Status::error(
         "hvd::init() after hvd::shutdown(): horovod_cpp finalized MPI at shutdown, and MPI "
@@ -75,7 +76,8 @@ Status initialize_runtime() {
 void shutdown_runtime() {
   GlobalState& s = state();
   MutexLock lock(&s.mu);
-  if (s.phase != Phase::Running) return;
+  if (s.phase != Phase::Running)
+    return;
   s.runtime->shutdown();
   s.mpi_finalized_by_us = s.runtime->owns_mpi();
   s.runtime.reset();

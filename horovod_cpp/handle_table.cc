@@ -14,7 +14,8 @@ Handle HandleTable::allocate() {
 void HandleTable::complete(Handle handle, const Status& status) {
   MutexLock lock(&mu_);
   auto it = states_.find(handle);
-  if (it == states_.end()) return;  // released by its owner; nobody waits
+  if (it == states_.end())
+    return;  // released by its owner; nobody waits
   it->second.done = true;
   it->second.status = status;
   done_cv_.signal_all();
@@ -28,14 +29,16 @@ Status HandleTable::unknown_handle(Handle handle) const {
 StatusOr<bool> HandleTable::poll(Handle handle) const {
   MutexLock lock(&mu_);
   auto it = states_.find(handle);
-  if (it == states_.end()) return unknown_handle(handle);
+  if (it == states_.end())
+    return unknown_handle(handle);
   return it->second.done;
 }
 
 Status HandleTable::wait(Handle handle, const std::string& what) {
   MutexLock lock(&mu_);
   auto it = states_.find(handle);
-  if (it == states_.end()) return unknown_handle(handle);
+  if (it == states_.end())
+    return unknown_handle(handle);
   const auto start = std::chrono::steady_clock::now();
   while (!it->second.done) {
     if (!done_cv_.wait_for(kStallWarningPeriod)) {
@@ -48,7 +51,8 @@ Status HandleTable::wait(Handle handle, const std::string& what) {
     // Re-find after every wake: the map may have rehashed, or another thread that waited on
     // the same handle may have taken it.
     it = states_.find(handle);
-    if (it == states_.end()) return unknown_handle(handle);
+    if (it == states_.end())
+      return unknown_handle(handle);
   }
   Status status = it->second.status;
   states_.erase(it);

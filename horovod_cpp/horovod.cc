@@ -7,7 +7,8 @@ namespace hvd {
 namespace {
 
 void throw_if_error(const Status& status) {
-  if (!status.is_ok()) throw Error(status.message());
+  if (!status.is_ok())
+    throw Error(status.message());
 }
 
 std::shared_ptr<Runtime> live_runtime(const char* caller) {
@@ -18,20 +19,44 @@ std::shared_ptr<Runtime> live_runtime(const char* caller) {
 
 }  // namespace
 
-void init() { throw_if_error(initialize_runtime()); }
-void shutdown() { shutdown_runtime(); }
-bool is_initialized() { return runtime_is_live(); }
+void init() {
+  throw_if_error(initialize_runtime());
+}
+void shutdown() {
+  shutdown_runtime();
+}
+bool is_initialized() {
+  return runtime_is_live();
+}
 
-int rank() { return live_runtime("hvd::rank()")->topology().rank; }
-int size() { return live_runtime("hvd::size()")->topology().size; }
-int local_rank() { return live_runtime("hvd::local_rank()")->topology().local_rank; }
-int local_size() { return live_runtime("hvd::local_size()")->topology().local_size; }
-int cross_rank() { return live_runtime("hvd::cross_rank()")->topology().cross_rank; }
-int cross_size() { return live_runtime("hvd::cross_size()")->topology().cross_size; }
+int rank() {
+  return live_runtime("hvd::rank()")->topology().rank;
+}
+int size() {
+  return live_runtime("hvd::size()")->topology().size;
+}
+int local_rank() {
+  return live_runtime("hvd::local_rank()")->topology().local_rank;
+}
+int local_size() {
+  return live_runtime("hvd::local_size()")->topology().local_size;
+}
+int cross_rank() {
+  return live_runtime("hvd::cross_rank()")->topology().cross_rank;
+}
+int cross_size() {
+  return live_runtime("hvd::cross_size()")->topology().cross_size;
+}
 
-bool mpi_built() { return true; }
-bool nccl_built() { return false; }
-bool cuda_built() { return false; }
+bool mpi_built() {
+  return true;
+}
+bool nccl_built() {
+  return false;
+}
+bool cuda_built() {
+  return false;
+}
 
 void start_timeline(const std::string& /*path*/, bool /*mark_cycles*/) {
   live_runtime("hvd::start_timeline()");
@@ -43,6 +68,8 @@ void stop_timeline() {
   throw Error("hvd::stop_timeline(): the timeline is not implemented yet in this build");
 }
 
-Stats stats() { return live_runtime("hvd::stats()")->stats(); }
+Stats stats() {
+  return live_runtime("hvd::stats()")->stats();
+}
 
 }  // namespace hvd

@@ -39,12 +39,12 @@ void stop_timeline();
 
 // Counters since init(), for tests and benchmarks. Read at any time from any thread.
 struct Stats {
-  std::int64_t negotiation_cycles = 0;   // rounds of the controller protocol
-  std::int64_t tensors_reduced = 0;      // allreduce tensors completed successfully
-  std::int64_t allreduce_calls = 0;      // collective calls issued for allreduce
+  std::int64_t negotiation_cycles = 0;     // rounds of the controller protocol
+  std::int64_t tensors_reduced = 0;        // allreduce tensors completed successfully
+  std::int64_t allreduce_calls = 0;        // collective calls issued for allreduce
   std::int64_t fused_allreduce_calls = 0;  // of those, calls that carried more than one tensor
-  std::int64_t bytes_reduced = 0;        // payload bytes passed to allreduce calls
-  std::int64_t errors_reported = 0;      // tensors completed with an error
+  std::int64_t bytes_reduced = 0;          // payload bytes passed to allreduce calls
+  std::int64_t errors_reported = 0;        // tensors completed with an error
 };
 Stats stats();
 

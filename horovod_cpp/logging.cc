@@ -27,12 +27,19 @@ const char* log_level_name(LogLevel level) {
   return "?";
 }
 
-void set_log_level(LogLevel level) { g_level.store(static_cast<int>(level)); }
-void set_log_rank(int rank) { g_rank.store(rank); }
-bool log_enabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(); }
+void set_log_level(LogLevel level) {
+  g_level.store(static_cast<int>(level));
+}
+void set_log_rank(int rank) {
+  g_rank.store(rank);
+}
+bool log_enabled(LogLevel level) {
+  return static_cast<int>(level) >= g_level.load();
+}
 
 void log_message(LogLevel level, const std::string& message) {
-  if (!log_enabled(level)) return;
+  if (!log_enabled(level))
+    return;
   // One fprintf per line keeps lines from different threads whole.
   const int rank = g_rank.load();
   if (rank >= 0) {

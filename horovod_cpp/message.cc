@@ -50,7 +50,8 @@ void put_request(ByteWriter* out, const Request& r) {
   out->put(r.device);
   out->put_string(r.name);
   out->put<std::uint32_t>(static_cast<std::uint32_t>(r.shape.size()));
-  for (std::int64_t d : r.shape) out->put(d);
+  for (std::int64_t d : r.shape)
+    out->put(d);
   out->put(r.prescale);
   out->put(r.postscale);
 }
@@ -70,7 +71,8 @@ Status get_request(ByteReader* in, Request* r) {
   r->shape.resize(dims);
   for (auto& d : r->shape) {
     HVD_RETURN_IF_ERROR(in->get(&d));
-    if (d < 0) return Status::error("malformed control message: negative dimension");
+    if (d < 0)
+      return Status::error("malformed control message: negative dimension");
   }
   HVD_RETURN_IF_ERROR(in->get(&r->prescale));
   return in->get(&r->postscale);
@@ -79,9 +81,11 @@ Status get_request(ByteReader* in, Request* r) {
 void put_response(ByteWriter* out, const Response& r) {
   put_enum(out, r.type);
   out->put<std::uint32_t>(static_cast<std::uint32_t>(r.names.size()));
-  for (const auto& name : r.names) out->put_string(name);
+  for (const auto& name : r.names)
+    out->put_string(name);
   out->put<std::uint32_t>(static_cast<std::uint32_t>(r.element_counts.size()));
-  for (std::int64_t n : r.element_counts) out->put(n);
+  for (std::int64_t n : r.element_counts)
+    out->put(n);
   out->put_string(r.error_message);
   put_enum(out, r.dtype);
   put_enum(out, r.reduce_op);
@@ -95,12 +99,14 @@ Status get_response(ByteReader* in, Response* r) {
   std::uint32_t count = 0;
   HVD_RETURN_IF_ERROR(in->get_count(&count, sizeof(std::uint32_t)));
   r->names.resize(count);
-  for (auto& name : r->names) HVD_RETURN_IF_ERROR(in->get_string(&name));
+  for (auto& name : r->names)
+    HVD_RETURN_IF_ERROR(in->get_string(&name));
   HVD_RETURN_IF_ERROR(in->get_count(&count, sizeof(std::int64_t)));
   r->element_counts.resize(count);
   for (auto& n : r->element_counts) {
     HVD_RETURN_IF_ERROR(in->get(&n));
-    if (n < 0) return Status::error("malformed control message: negative element count");
+    if (n < 0)
+      return Status::error("malformed control message: negative element count");
   }
   if (r->type != ResponseType::Error && r->element_counts.size() != r->names.size()) {
     return Status::error("malformed control message: " + std::to_string(r->names.size()) +
@@ -115,7 +121,8 @@ Status get_response(ByteReader* in, Response* r) {
 }
 
 Status expect_end(const ByteReader& in) {
-  if (in.at_end()) return Status::ok();
+  if (in.at_end())
+    return Status::ok();
   return Status::error("malformed control message: trailing bytes after offset " +
                        std::to_string(in.offset()));
 }
@@ -132,7 +139,8 @@ std::string RequestList::serialize() const {
   ByteWriter out;
   out.put<std::uint8_t>(shutdown ? 1 : 0);
   out.put<std::uint32_t>(static_cast<std::uint32_t>(requests.size()));
-  for (const auto& r : requests) put_request(&out, r);
+  for (const auto& r : requests)
+    put_request(&out, r);
   return out.take();
 }
 
@@ -146,14 +154,16 @@ StatusOr<RequestList> RequestList::parse(const std::string& bytes) {
   // A request is at least its fixed-size fields: 4+1+1+1+4+4+4+8+8 bytes.
   HVD_RETURN_IF_ERROR(in.get_count(&count, 35));
   list.requests.resize(count);
-  for (auto& r : list.requests) HVD_RETURN_IF_ERROR(get_request(&in, &r));
+  for (auto& r : list.requests)
+    HVD_RETURN_IF_ERROR(get_request(&in, &r));
   HVD_RETURN_IF_ERROR(expect_end(in));
   return list;
 }
 
 std::int64_t Response::total_bytes() const {
   std::int64_t total = 0;
-  for (std::int64_t n : element_counts) total += n * element_size_bytes(dtype);
+  for (std::int64_t n : element_counts)
+    total += n * element_size_bytes(dtype);
   return total;
 }
 
@@ -166,9 +176,11 @@ bool Response::operator==(const Response& o) const {
 std::string ResponseList::serialize() const {
   ByteWriter out;
   out.put<std::uint32_t>(static_cast<std::uint32_t>(shutdown_ranks.size()));
-  for (std::int32_t r : shutdown_ranks) out.put(r);
+  for (std::int32_t r : shutdown_ranks)
+    out.put(r);
   out.put<std::uint32_t>(static_cast<std::uint32_t>(responses.size()));
-  for (const auto& r : responses) put_response(&out, r);
+  for (const auto& r : responses)
+    put_response(&out, r);
   return out.take();
 }
 
@@ -178,11 +190,13 @@ StatusOr<ResponseList> ResponseList::parse(const std::string& bytes) {
   std::uint32_t count = 0;
   HVD_RETURN_IF_ERROR(in.get_count(&count, sizeof(std::int32_t)));
   list.shutdown_ranks.resize(count);
-  for (auto& r : list.shutdown_ranks) HVD_RETURN_IF_ERROR(get_rank(&in, &r));
+  for (auto& r : list.shutdown_ranks)
+    HVD_RETURN_IF_ERROR(get_rank(&in, &r));
   // A response is at least 1+4+4+4+1+1+4+8+8 bytes.
   HVD_RETURN_IF_ERROR(in.get_count(&count, 35));
   list.responses.resize(count);
-  for (auto& r : list.responses) HVD_RETURN_IF_ERROR(get_response(&in, &r));
+  for (auto& r : list.responses)
+    HVD_RETURN_IF_ERROR(get_response(&in, &r));
   HVD_RETURN_IF_ERROR(expect_end(in));
   return list;
 }

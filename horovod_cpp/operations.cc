@@ -6,11 +6,14 @@ namespace hvd {
 
 StatusOr<Handle> enqueue_entry(TensorTableEntry entry, const char* caller) {
   HVD_ASSIGN_OR_RETURN(std::shared_ptr<Runtime> runtime, current_runtime(caller));
-  if (entry.name.empty()) entry.name = runtime->auto_name(entry.op);
+  if (entry.name.empty())
+    entry.name = runtime->auto_name(entry.op);
   return runtime->enqueue(std::move(entry));
 }
 
-StatusOr<bool> poll_handle(Handle handle) { return global_handles().poll(handle); }
+StatusOr<bool> poll_handle(Handle handle) {
+  return global_handles().poll(handle);
+}
 
 Status wait_handle(Handle handle, const std::string& what) {
   return global_handles().wait(handle, what);

@@ -26,14 +26,17 @@ bool describe_disagreement(const std::vector<Request>& by_rank, const char* attr
   for (const Request& r : by_rank) {
     std::string value = value_of(r);
     auto& ranks = ranks_by_value[value];
-    if (ranks.empty()) order.push_back(value);
+    if (ranks.empty())
+      order.push_back(value);
     ranks.push_back(r.rank);
   }
-  if (order.size() <= 1) return false;
+  if (order.size() <= 1)
+    return false;
   std::string out = std::string("ranks disagree on ") + attribute + ": ";
   for (size_t i = 0; i < order.size(); ++i) {
     const auto& ranks = ranks_by_value[order[i]];
-    if (i > 0) out += "; ";
+    if (i > 0)
+      out += "; ";
     out += describe_ranks(ranks) + (ranks.size() == 1 ? " has " : " have ") + order[i];
   }
   *message = out;
@@ -76,14 +79,14 @@ Response build_response(const std::vector<Request>& by_rank) {
   std::int64_t elements = 1;
   for (std::int64_t d : first.shape) {
     if (d != 0 && elements > INT64_MAX / d) {
-      return error_response(first, "element count of shape " + shape_to_string(first.shape) +
-                                       " overflows int64");
+      return error_response(
+          first, "element count of shape " + shape_to_string(first.shape) + " overflows int64");
     }
     elements *= d;
   }
   if (elements > INT64_MAX / element_size_bytes(first.dtype)) {
-    return error_response(first, "byte size of shape " + shape_to_string(first.shape) +
-                                     " overflows int64");
+    return error_response(
+        first, "byte size of shape " + shape_to_string(first.shape) + " overflows int64");
   }
   response.element_counts = {elements};
   response.dtype = first.dtype;

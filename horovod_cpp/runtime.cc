@@ -18,7 +18,8 @@ StatusOr<std::unique_ptr<Runtime>> Runtime::create(HandleTable* handles) {
   // others waiting for it.
   HVD_ASSIGN_OR_RETURN(const std::vector<int> failed,
                        mpi->ranks_reporting_failure(settings.is_ok()));
-  if (!settings.is_ok()) return settings.status().with_context("hvd::init()");
+  if (!settings.is_ok())
+    return settings.status().with_context("hvd::init()");
   if (!failed.empty()) {
     return Status::error("hvd::init(): invalid HOROVOD_* settings on " + describe_ranks(failed) +
                          " (see the error there); no rank starts");
@@ -26,7 +27,8 @@ StatusOr<std::unique_ptr<Runtime>> Runtime::create(HandleTable* handles) {
   const int rank = mpi->topology().rank;
   set_log_rank(rank);
   set_log_level(settings.value().log_level);
-  if (rank == 0) log_message(LogLevel::Info, settings.value().describe());
+  if (rank == 0)
+    log_message(LogLevel::Info, settings.value().describe());
   if (!settings.value().timeline_path.empty() && rank == 0) {
     log_message(LogLevel::Warning,
                 "HOROVOD_TIMELINE is set but the timeline is not implemented yet; ignoring it");
@@ -46,7 +48,9 @@ Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable
       controller_(std::make_unique<Controller>(channel_.get(), settings_.fusion_threshold_bytes)),
       executor_(std::make_unique<AllreduceExecutor>(mpi_.get(), &counters_)) {}
 
-Runtime::~Runtime() { shutdown(); }
+Runtime::~Runtime() {
+  shutdown();
+}
 
 StatusOr<Handle> Runtime::enqueue(TensorTableEntry entry) {
   Request request;
@@ -63,7 +67,8 @@ StatusOr<Handle> Runtime::enqueue(TensorTableEntry entry) {
   const Handle handle = handles_->allocate();
   auto user_callback = std::move(entry.callback);
   entry.callback = [handles = handles_, handle, user_callback](const Status& status) {
-    if (user_callback) user_callback(status);
+    if (user_callback)
+      user_callback(status);
     handles->complete(handle, status);
   };
   Status pushed = queue_.push(std::move(entry), std::move(request));
@@ -79,7 +84,8 @@ std::string Runtime::auto_name(OpType op) {
 }
 
 void Runtime::shutdown() {
-  if (!thread_.joinable()) return;
+  if (!thread_.joinable())
+    return;
   shutdown_requested_ = true;
   queue_.wake();
   {
@@ -112,15 +118,18 @@ void Runtime::background_loop() {
   } catch (...) {
     reason = Status::error("horovod_cpp background thread failed with an unknown exception");
   }
-  if (!shutdown_requested_) log_message(LogLevel::Error, reason.message());
-  for (TensorTableEntry& entry : queue_.close(reason)) complete(entry, reason);
+  if (!shutdown_requested_)
+    log_message(LogLevel::Error, reason.message());
+  for (TensorTableEntry& entry : queue_.close(reason))
+    complete(entry, reason);
   MutexLock lock(&finish_mu_);
   loop_finished_ = true;
   finish_cv_.signal_all();
 }
 
 bool Runtime::wait_for_work() {
-  if (shutdown_requested_) return true;
+  if (shutdown_requested_)
+    return true;
   if (queue_.in_flight() > 0) {
     // Some ops await other ranks: retry at least every cycle time, sooner on new work.
     queue_.wait_for_work(settings_.cycle_time);
@@ -133,7 +142,8 @@ bool Runtime::wait_for_work() {
 // drain -> negotiate -> (plan: done by the coordinator) -> execute -> complete
 Status Runtime::run_until_shutdown() {
   while (true) {
-    if (!wait_for_work()) continue;
+    if (!wait_for_work())
+      continue;
     RequestList mine;
     mine.requests = queue_.drain_requests();
     mine.shutdown = shutdown_requested_;
@@ -145,7 +155,8 @@ Status Runtime::run_until_shutdown() {
     for (const Response& response : negotiated.value().responses) {
       HVD_RETURN_IF_ERROR(execute(response));
     }
-    if (negotiated.value().shutdown()) return shutdown_reason(negotiated.value());
+    if (negotiated.value().shutdown())
+      return shutdown_reason(negotiated.value());
   }
 }
 
@@ -174,16 +185,20 @@ Status Runtime::execute(const Response& response) {
   } else {
     status = executor_->execute(response, entries);
   }
-  for (TensorTableEntry& entry : entries) complete(entry, status);
+  // Count before the callbacks run, so a caller woken by one sees its op in stats().
   if (status.is_ok()) {
     RuntimeCounters::add(counters_.tensors_reduced, static_cast<std::int64_t>(entries.size()));
   }
+  for (TensorTableEntry& entry : entries)
+    complete(entry, status);
   return Status::ok();
 }
 
 void Runtime::complete(TensorTableEntry& entry, const Status& status) {
-  if (!status.is_ok()) RuntimeCounters::add(counters_.errors_reported, 1);
-  if (!entry.callback) return;
+  if (!status.is_ok())
+    RuntimeCounters::add(counters_.errors_reported, 1);  // before the callback
+  if (!entry.callback)
+    return;
   try {
     entry.callback(status);
   } catch (const std::exception& e) {

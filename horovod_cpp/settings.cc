@@ -25,7 +25,8 @@ StatusOr<std::int64_t> parse_int(const char* name, const std::string& text, std:
   errno = 0;
   char* end = nullptr;
   const long long value = std::strtoll(text.c_str(), &end, 10);
-  if (errno == ERANGE || *end != '\0' || value > max) return invalid(name, text, expected);
+  if (errno == ERANGE || *end != '\0' || value > max)
+    return invalid(name, text, expected);
   return static_cast<std::int64_t>(value);
 }
 
@@ -42,20 +43,29 @@ StatusOr<double> parse_double(const char* name, const std::string& text, double 
 }
 
 StatusOr<bool> parse_bool(const char* name, const std::string& text) {
-  if (text == "1" || text == "true" || text == "TRUE" || text == "True") return true;
-  if (text == "0" || text == "false" || text == "FALSE" || text == "False") return false;
+  if (text == "1" || text == "true" || text == "TRUE" || text == "True")
+    return true;
+  if (text == "0" || text == "false" || text == "FALSE" || text == "False")
+    return false;
   return invalid(name, text, "0, 1, true or false");
 }
 
 StatusOr<LogLevel> parse_log_level(const char* name, const std::string& text) {
   std::string lower;
-  for (char c : text) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (lower == "trace") return LogLevel::Trace;
-  if (lower == "debug") return LogLevel::Debug;
-  if (lower == "info") return LogLevel::Info;
-  if (lower == "warning" || lower == "warn") return LogLevel::Warning;
-  if (lower == "error") return LogLevel::Error;
-  if (lower == "fatal") return LogLevel::Fatal;
+  for (char c : text)
+    lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "trace")
+    return LogLevel::Trace;
+  if (lower == "debug")
+    return LogLevel::Debug;
+  if (lower == "info")
+    return LogLevel::Info;
+  if (lower == "warning" || lower == "warn")
+    return LogLevel::Warning;
+  if (lower == "error")
+    return LogLevel::Error;
+  if (lower == "fatal")
+    return LogLevel::Fatal;
   return invalid(name, text, "one of trace, debug, info, warning, error, fatal");
 }
 
@@ -69,7 +79,8 @@ StatusOr<Settings> Settings::from_environment(const EnvLookup& lookup) {
   Settings s;
   auto value_of = [&](const char* name, std::string* out) {
     const char* raw = lookup(name);
-    if (raw == nullptr) return false;
+    if (raw == nullptr)
+      return false;
     *out = raw;
     return true;
   };
@@ -80,12 +91,12 @@ StatusOr<Settings> Settings::from_environment(const EnvLookup& lookup) {
                                    "a byte count from 0 to 68719476736 (64 GiB)"));
   }
   if (value_of("HOROVOD_CYCLE_TIME", &text)) {
-    HVD_ASSIGN_OR_RETURN(const double ms,
-                         parse_double("HOROVOD_CYCLE_TIME", text, kMaxCycleTimeMs,
-                                      "milliseconds from 0 to 60000"));
+    HVD_ASSIGN_OR_RETURN(const double ms, parse_double("HOROVOD_CYCLE_TIME", text, kMaxCycleTimeMs,
+                                                       "milliseconds from 0 to 60000"));
     s.cycle_time = std::chrono::microseconds(static_cast<std::int64_t>(std::llround(ms * 1000)));
   }
-  if (value_of("HOROVOD_TIMELINE", &text)) s.timeline_path = text;
+  if (value_of("HOROVOD_TIMELINE", &text))
+    s.timeline_path = text;
   if (value_of("HOROVOD_STALL_CHECK_TIME_SECONDS", &text)) {
     HVD_ASSIGN_OR_RETURN(const std::int64_t seconds,
                          parse_int("HOROVOD_STALL_CHECK_TIME_SECONDS", text, kMaxStallSeconds,
@@ -99,8 +110,7 @@ StatusOr<Settings> Settings::from_environment(const EnvLookup& lookup) {
     s.stall_shutdown_time = std::chrono::seconds(seconds);
   }
   if (value_of("HOROVOD_STALL_CHECK_DISABLE", &text)) {
-    HVD_ASSIGN_OR_RETURN(s.stall_check_disabled,
-                         parse_bool("HOROVOD_STALL_CHECK_DISABLE", text));
+    HVD_ASSIGN_OR_RETURN(s.stall_check_disabled, parse_bool("HOROVOD_STALL_CHECK_DISABLE", text));
   }
   if (value_of("HOROVOD_LOG_LEVEL", &text)) {
     HVD_ASSIGN_OR_RETURN(s.log_level, parse_log_level("HOROVOD_LOG_LEVEL", text));

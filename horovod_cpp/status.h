@@ -36,7 +36,7 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   StatusOr(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.is_ok() && "StatusOr needs a value or an error");
   }
@@ -58,10 +58,11 @@ class [[nodiscard]] StatusOr {
 #define HVD_CONCAT(a, b) HVD_CONCAT_INNER(a, b)
 
 // Returns the status from the enclosing function if it is an error.
-#define HVD_RETURN_IF_ERROR(expr)                       \
-  do {                                                  \
-    ::hvd::Status hvd_status_ = (expr);                 \
-    if (!hvd_status_.is_ok()) return hvd_status_;       \
+#define HVD_RETURN_IF_ERROR(expr)       \
+  do {                                  \
+    ::hvd::Status hvd_status_ = (expr); \
+    if (!hvd_status_.is_ok())           \
+      return hvd_status_;               \
   } while (false)
 
 // `HVD_ASSIGN_OR_RETURN(auto x, f())` declares x from a StatusOr or returns its error.
@@ -69,5 +70,6 @@ class [[nodiscard]] StatusOr {
   HVD_ASSIGN_OR_RETURN_IMPL(HVD_CONCAT(hvd_statusor_, __LINE__), decl, expr)
 #define HVD_ASSIGN_OR_RETURN_IMPL(tmp, decl, expr) \
   auto tmp = (expr);                               \
-  if (!tmp.is_ok()) return tmp.status();           \
+  if (!tmp.is_ok())                                \
+    return tmp.status();                           \
   decl = std::move(tmp).value()

@@ -4,7 +4,8 @@ namespace hvd {
 
 Status TensorQueue::push(TensorTableEntry entry, Request request) {
   MutexLock lock(&mu_);
-  if (closed_reason_) return *closed_reason_;
+  if (closed_reason_)
+    return *closed_reason_;
   if (in_flight_.count(entry.name) > 0) {
     return Status::error(std::string(op_type_name(entry.op)) + " '" + entry.name +
                          "': a tensor with this name is already in flight on this rank; "
@@ -27,7 +28,8 @@ std::vector<Request> TensorQueue::drain_requests() {
 std::optional<TensorTableEntry> TensorQueue::take(const std::string& name) {
   MutexLock lock(&mu_);
   auto it = in_flight_.find(name);
-  if (it == in_flight_.end()) return std::nullopt;
+  if (it == in_flight_.end())
+    return std::nullopt;
   TensorTableEntry entry = std::move(it->second);
   in_flight_.erase(it);
   return entry;
@@ -38,7 +40,8 @@ void TensorQueue::wait_for_work(std::chrono::microseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (new_requests_.empty() && !wake_requested_) {
     const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) break;
+    if (now >= deadline)
+      break;
     work_cv_.wait_for(deadline - now);
   }
   wake_requested_ = false;
@@ -52,10 +55,12 @@ void TensorQueue::wake() {
 
 std::vector<TensorTableEntry> TensorQueue::close(const Status& reason) {
   MutexLock lock(&mu_);
-  if (!closed_reason_) closed_reason_ = reason;
+  if (!closed_reason_)
+    closed_reason_ = reason;
   std::vector<TensorTableEntry> out;
   out.reserve(in_flight_.size());
-  for (auto& [name, entry] : in_flight_) out.push_back(std::move(entry));
+  for (auto& [name, entry] : in_flight_)
+    out.push_back(std::move(entry));
   in_flight_.clear();
   new_requests_.clear();
   return out;

@@ -30,7 +30,8 @@ struct TensorTableEntry {
 
   std::int64_t num_elements() const {
     std::int64_t n = 1;
-    for (std::int64_t d : shape) n *= d;
+    for (std::int64_t d : shape)
+      n *= d;
     return n;
   }
   std::int64_t byte_size() const { return num_elements() * element_size_bytes(dtype); }

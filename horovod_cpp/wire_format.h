@@ -37,7 +37,8 @@ class ByteReader {
   template <class T>
   Status get(T* out) {
     static_assert(std::is_arithmetic_v<T>, "get() takes numbers");
-    if (size_ - offset_ < sizeof(T)) return truncated(sizeof(T));
+    if (size_ - offset_ < sizeof(T))
+      return truncated(sizeof(T));
     std::memcpy(out, data_ + offset_, sizeof(T));
     offset_ += sizeof(T);
     return Status::ok();
@@ -45,7 +46,8 @@ class ByteReader {
   Status get_string(std::string* out) {
     std::uint32_t length = 0;
     HVD_RETURN_IF_ERROR(get(&length));
-    if (size_ - offset_ < length) return truncated(length);
+    if (size_ - offset_ < length)
+      return truncated(length);
     out->assign(data_ + offset_, length);
     offset_ += length;
     return Status::ok();

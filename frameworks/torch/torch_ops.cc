@@ -28,7 +28,8 @@ class TorchHandleStates {
   bool take(Handle h, TorchOpState* out) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = states_.find(h);
-    if (it == states_.end()) return false;
+    if (it == states_.end())
+      return false;
     *out = std::move(it->second);
     states_.erase(it);
     return true;
@@ -49,10 +50,13 @@ TorchHandleStates& handle_states() {
   return *states;
 }
 
-[[noreturn]] void fail(const std::string& message) { throw Error(message); }
+[[noreturn]] void fail(const std::string& message) {
+  throw Error(message);
+}
 
 void throw_if_error(const Status& status) {
-  if (!status.is_ok()) fail(status.message());
+  if (!status.is_ok())
+    fail(status.message());
 }
 
 DataType to_data_type(const torch::Tensor& t, const char* caller) {
@@ -83,7 +87,8 @@ DataType to_data_type(const torch::Tensor& t, const char* caller) {
 }
 
 void check_tensor(const torch::Tensor& t, const char* caller) {
-  if (!t.defined()) fail(std::string(caller) + ": the tensor is undefined");
+  if (!t.defined())
+    fail(std::string(caller) + ": the tensor is undefined");
   if (!t.device().is_cpu()) {
     fail(std::string(caller) + ": tensor is on " + t.device().str() +
          "; this build of horovod_cpp handles CPU tensors only");
@@ -171,9 +176,12 @@ torch::Tensor synchronize(Handle h) {
   TorchOpState state;
   const bool known = handle_states().take(h, &state);
   throw_if_error(status);
-  if (!known) fail("hvd::synchronize(): handle " + std::to_string(h) + " has no tensor state");
-  if (!state.copy_back_to.defined()) return state.output;
-  if (!state.copy_back_to.is_same(state.output)) state.copy_back_to.copy_(state.output);
+  if (!known)
+    fail("hvd::synchronize(): handle " + std::to_string(h) + " has no tensor state");
+  if (!state.copy_back_to.defined())
+    return state.output;
+  if (!state.copy_back_to.is_same(state.output))
+    state.copy_back_to.copy_(state.output);
   return state.copy_back_to;
 }
 

@@ -31,7 +31,7 @@ Handle allreduce_async_(torch::Tensor& t, ReduceOp op = ReduceOp::Average,
                         const std::string& name = "", double prescale_factor = 1.0,
                         double postscale_factor = 1.0);
 
-bool poll(Handle h);                 // true when done (successfully or not)
+bool poll(Handle h);                  // true when done (successfully or not)
 torch::Tensor synchronize(Handle h);  // waits; returns the output; throws hvd::Error
 
 }  // namespace hvd

@@ -1,0 +1,102 @@
+#include "horovod_cpp/message.h"
+
+#include <gtest/gtest.h>
+
+namespace hvd {
+namespace {
+
+RequestList sample_requests() {
+  RequestList list;
+  list.shutdown = true;
+  Request a;
+  a.rank = 3;
+  a.dtype = DataType::BFloat16;
+  a.reduce_op = ReduceOp::Max;
+  a.name = "layer1.weight";
+  a.shape = {4, 0, 7};
+  a.prescale = 0.5;
+  a.postscale = 3.0;
+  Request b;
+  b.rank = 3;
+  b.name = "";
+  list.requests = {a, b};
+  return list;
+}
+
+ResponseList sample_responses() {
+  ResponseList list;
+  Response fused;
+  fused.names = {"a", "b"};
+  fused.element_counts = {10, 0};
+  fused.dtype = DataType::Int64;
+  fused.reduce_op = ReduceOp::Product;
+  Response error;
+  error.type = ResponseType::Error;
+  error.names = {"c"};
+  error.error_message = "allreduce 'c': ranks disagree";
+  list.responses = {fused, error};
+  list.shutdown_ranks = {1, 2};
+  return list;
+}
+
+TEST(MessageTest, RequestListRoundTrips) {
+  const RequestList list = sample_requests();
+  auto parsed = RequestList::parse(list.serialize());
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
+  EXPECT_EQ(parsed.value().shutdown, true);
+  EXPECT_EQ(parsed.value().requests, list.requests);
+}
+
+TEST(MessageTest, ResponseListRoundTrips) {
+  const ResponseList list = sample_responses();
+  auto parsed = ResponseList::parse(list.serialize());
+  ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
+  EXPECT_EQ(parsed.value().responses, list.responses);
+  EXPECT_EQ(parsed.value().shutdown_ranks, list.shutdown_ranks);
+}
+
+TEST(MessageTest, EveryTruncationIsAnError) {
+  const std::string requests = sample_requests().serialize();
+  for (size_t n = 0; n < requests.size(); ++n) {
+    EXPECT_FALSE(RequestList::parse(requests.substr(0, n)).is_ok()) << "prefix " << n;
+  }
+  const std::string responses = sample_responses().serialize();
+  for (size_t n = 0; n < responses.size(); ++n) {
+    EXPECT_FALSE(ResponseList::parse(responses.substr(0, n)).is_ok()) << "prefix " << n;
+  }
+}
+
+TEST(MessageTest, TrailingBytesAreAnError) {
+  auto parsed = RequestList::parse(sample_requests().serialize() + "x");
+  ASSERT_FALSE(parsed.is_ok());
+  EXPECT_NE(parsed.status().message().find("trailing"), std::string::npos);
+}
+
+TEST(MessageTest, OutOfRangeEnumIsAnError) {
+  std::string bytes = sample_requests().serialize();
+  // Layout: shutdown(1) count(4) then the first request: rank(4) op(1) dtype(1).
+  bytes[1 + 4 + 4 + 1] = static_cast<char>(200);
+  auto parsed = RequestList::parse(bytes);
+  ASSERT_FALSE(parsed.is_ok());
+  EXPECT_NE(parsed.status().message().find("data type value 200"), std::string::npos)
+      << parsed.status().message();
+}
+
+TEST(MessageTest, ForgedCountDoesNotAllocate) {
+  std::string bytes(1, '\0');
+  const std::uint32_t huge = 0xffffffffu;
+  bytes.append(reinterpret_cast<const char*>(&huge), sizeof(huge));
+  auto parsed = RequestList::parse(bytes);
+  ASSERT_FALSE(parsed.is_ok());
+  EXPECT_NE(parsed.status().message().find("count"), std::string::npos);
+}
+
+TEST(MessageTest, TotalBytesUsesElementSize) {
+  Response r;
+  r.dtype = DataType::Float16;
+  r.element_counts = {3, 5};
+  EXPECT_EQ(r.total_bytes(), 16);
+}
+
+}  // namespace
+}  // namespace hvd

@@ -1,0 +1,79 @@
+#include "horovod_cpp/response_builder.h"
+
+#include <gtest/gtest.h>
+
+#include "horovod_cpp/rank_ranges.h"
+
+namespace hvd {
+namespace {
+
+std::vector<Request> same_on(int size) {
+  std::vector<Request> out(size);
+  for (int r = 0; r < size; ++r) {
+    out[r].rank = r;
+    out[r].name = "fc1.weight";
+    out[r].shape = {4, 2};
+  }
+  return out;
+}
+
+TEST(RankRangesTest, CompressesRuns) {
+  EXPECT_EQ(describe_ranks({3}), "rank 3");
+  EXPECT_EQ(describe_ranks({0, 2, 3, 4, 5, 7}), "ranks 0, 2-5, 7");
+  EXPECT_EQ(describe_ranks({5, 1, 2}), "ranks 1-2, 5");
+}
+
+TEST(ResponseBuilderTest, AgreementGivesAnAllreduce) {
+  Response r = build_response(same_on(3));
+  EXPECT_EQ(r.type, ResponseType::Allreduce);
+  EXPECT_EQ(r.names, (std::vector<std::string>{"fc1.weight"}));
+  EXPECT_EQ(r.element_counts, (std::vector<std::int64_t>{8}));
+}
+
+TEST(ResponseBuilderTest, ShapeMismatchNamesTensorRanksAndShapes) {
+  auto requests = same_on(4);
+  requests[1].shape = {4, 3};
+  requests[3].shape = {4, 3};
+  Response r = build_response(requests);
+  ASSERT_EQ(r.type, ResponseType::Error);
+  EXPECT_EQ(r.error_message,
+            "allreduce 'fc1.weight': ranks disagree on shape: ranks 0, 2 have [4, 2]; ranks 1, 3 "
+            "have [4, 3]");
+}
+
+TEST(ResponseBuilderTest, DtypeReduceOpAndScaleMismatches) {
+  auto requests = same_on(2);
+  requests[1].dtype = DataType::Int32;
+  EXPECT_EQ(build_response(requests).error_message,
+            "allreduce 'fc1.weight': ranks disagree on dtype: rank 0 has float32; rank 1 has "
+            "int32");
+  requests = same_on(2);
+  requests[0].reduce_op = ReduceOp::Max;
+  EXPECT_EQ(build_response(requests).error_message,
+            "allreduce 'fc1.weight': ranks disagree on the reduce op: rank 0 has Max; rank 1 has "
+            "Sum");
+  requests = same_on(2);
+  requests[1].prescale = 0.5;
+  EXPECT_EQ(build_response(requests).error_message,
+            "allreduce 'fc1.weight': ranks disagree on prescale_factor: rank 0 has 1; rank 1 has "
+            "0.5");
+  requests = same_on(2);
+  requests[1].postscale = 2;
+  EXPECT_NE(build_response(requests).error_message.find("postscale_factor"), std::string::npos);
+  requests = same_on(2);
+  requests[1].device = 0;
+  EXPECT_NE(build_response(requests).error_message.find("device kind: rank 0 has CPU; rank 1 "
+                                                        "has GPU"),
+            std::string::npos);
+}
+
+TEST(ResponseBuilderTest, OverflowingShapeIsAnError) {
+  auto requests = same_on(1);
+  requests[0].shape = {1LL << 40, 1LL << 40};
+  Response r = build_response(requests);
+  ASSERT_EQ(r.type, ResponseType::Error);
+  EXPECT_NE(r.error_message.find("overflows"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hvd

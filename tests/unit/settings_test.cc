@@ -1,0 +1,85 @@
+#include "horovod_cpp/settings.h"
+
+#include <map>
+
+#include <gtest/gtest.h>
+
+namespace hvd {
+namespace {
+
+StatusOr<Settings> parse(const std::map<std::string, std::string>& env) {
+  return Settings::from_environment([&env](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+}
+
+TEST(SettingsTest, DefaultsWhenNothingIsSet) {
+  auto s = parse({});
+  ASSERT_TRUE(s.is_ok());
+  EXPECT_EQ(s.value().fusion_threshold_bytes, 64LL * 1024 * 1024);
+  EXPECT_EQ(s.value().cycle_time, std::chrono::microseconds(1000));
+  EXPECT_EQ(s.value().stall_check_time, std::chrono::seconds(60));
+  EXPECT_EQ(s.value().stall_shutdown_time, std::chrono::seconds(0));
+  EXPECT_EQ(s.value().log_level, LogLevel::Warning);
+  EXPECT_TRUE(s.value().timeline_path.empty());
+}
+
+TEST(SettingsTest, ReadsEveryVariable) {
+  auto s = parse({{"HOROVOD_FUSION_THRESHOLD", "1048576"},
+                  {"HOROVOD_CYCLE_TIME", "2.5"},
+                  {"HOROVOD_TIMELINE", "/tmp/t.json"},
+                  {"HOROVOD_STALL_CHECK_TIME_SECONDS", "7"},
+                  {"HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", "30"},
+                  {"HOROVOD_STALL_CHECK_DISABLE", "1"},
+                  {"HOROVOD_LOG_LEVEL", "INFO"}});
+  ASSERT_TRUE(s.is_ok()) << s.status().message();
+  EXPECT_EQ(s.value().fusion_threshold_bytes, 1048576);
+  EXPECT_EQ(s.value().cycle_time, std::chrono::microseconds(2500));
+  EXPECT_EQ(s.value().timeline_path, "/tmp/t.json");
+  EXPECT_EQ(s.value().stall_check_time, std::chrono::seconds(7));
+  EXPECT_EQ(s.value().stall_shutdown_time, std::chrono::seconds(30));
+  EXPECT_TRUE(s.value().stall_check_disabled);
+  EXPECT_EQ(s.value().log_level, LogLevel::Info);
+}
+
+struct BadValue {
+  const char* variable;
+  const char* value;
+};
+
+class SettingsBadValueTest : public ::testing::TestWithParam<BadValue> {};
+
+TEST_P(SettingsBadValueTest, IsAnErrorNamingVariableAndValue) {
+  const BadValue bad = GetParam();
+  auto s = parse({{bad.variable, bad.value}});
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.status().message().find(bad.variable), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find(std::string("'") + bad.value + "'"), std::string::npos)
+      << s.status().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Malformed, SettingsBadValueTest,
+    ::testing::Values(
+        BadValue{"HOROVOD_FUSION_THRESHOLD", "abc"}, BadValue{"HOROVOD_FUSION_THRESHOLD", "-1"},
+        BadValue{"HOROVOD_FUSION_THRESHOLD", "12MB"}, BadValue{"HOROVOD_FUSION_THRESHOLD", ""},
+        BadValue{"HOROVOD_FUSION_THRESHOLD", "99999999999999999999999"},
+        BadValue{"HOROVOD_FUSION_THRESHOLD", "68719476737"}, BadValue{"HOROVOD_CYCLE_TIME", "fast"},
+        BadValue{"HOROVOD_CYCLE_TIME", "-0.5"}, BadValue{"HOROVOD_CYCLE_TIME", "nan"},
+        BadValue{"HOROVOD_CYCLE_TIME", "1e9"}, BadValue{"HOROVOD_STALL_CHECK_TIME_SECONDS", "1.5"},
+        BadValue{"HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", "-3"},
+        BadValue{"HOROVOD_STALL_CHECK_DISABLE", "maybe"}, BadValue{"HOROVOD_LOG_LEVEL", "loud"}));
+
+TEST(SettingsTest, DescribeGivesUnits) {
+  auto s = parse({});
+  ASSERT_TRUE(s.is_ok());
+  const std::string text = s.value().describe();
+  EXPECT_NE(text.find("HOROVOD_FUSION_THRESHOLD = 67108864 bytes (64 MiB)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("HOROVOD_CYCLE_TIME = 1 ms"), std::string::npos) << text;
+  EXPECT_NE(text.find("HOROVOD_STALL_CHECK_TIME_SECONDS = 60 s"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace hvd

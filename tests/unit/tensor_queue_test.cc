@@ -1,0 +1,78 @@
+#include "horovod_cpp/tensor_queue.h"
+
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace hvd {
+namespace {
+
+std::pair<TensorTableEntry, Request> make(const std::string& name) {
+  TensorTableEntry e;
+  e.name = name;
+  Request r;
+  r.name = name;
+  return {e, r};
+}
+
+Status push(TensorQueue& q, const std::string& name) {
+  auto [e, r] = make(name);
+  return q.push(std::move(e), std::move(r));
+}
+
+TEST(TensorQueueTest, DrainsInPushOrderAndKeepsEntriesUntilTaken) {
+  TensorQueue q;
+  ASSERT_TRUE(push(q, "a").is_ok());
+  ASSERT_TRUE(push(q, "b").is_ok());
+  auto drained = q.drain_requests();
+  ASSERT_EQ(drained.size(), 2u);
+  EXPECT_EQ(drained[0].name, "a");
+  EXPECT_EQ(drained[1].name, "b");
+  EXPECT_TRUE(q.drain_requests().empty());
+  EXPECT_EQ(q.in_flight(), 2u);
+  EXPECT_TRUE(q.take("b").has_value());
+  EXPECT_FALSE(q.take("b").has_value());
+  EXPECT_EQ(q.in_flight(), 1u);
+}
+
+TEST(TensorQueueTest, NameInFlightIsRejectedUntilTaken) {
+  TensorQueue q;
+  ASSERT_TRUE(push(q, "grad").is_ok());
+  Status again = push(q, "grad");
+  ASSERT_FALSE(again.is_ok());
+  EXPECT_NE(again.message().find("'grad': a tensor with this name is already in flight"),
+            std::string::npos);
+  ASSERT_TRUE(q.take("grad").has_value());
+  EXPECT_TRUE(push(q, "grad").is_ok());
+}
+
+TEST(TensorQueueTest, CloseReturnsInFlightEntriesAndRejectsLaterPushes) {
+  TensorQueue q;
+  ASSERT_TRUE(push(q, "a").is_ok());
+  auto left = q.close(Status::error("stopped by rank 1"));
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].name, "a");
+  Status after = push(q, "b");
+  ASSERT_FALSE(after.is_ok());
+  EXPECT_EQ(after.message(), "stopped by rank 1");
+}
+
+TEST(TensorQueueTest, PushWakesAWaitingThread) {
+  TensorQueue q;
+  std::thread pusher([&] { ASSERT_TRUE(push(q, "late").is_ok()); });
+  // A wake that never came would make this wait the full hour.
+  q.wait_for_work(std::chrono::hours(1));
+  pusher.join();
+  EXPECT_EQ(q.in_flight(), 1u);
+}
+
+TEST(TensorQueueTest, WakeEndsAWait) {
+  TensorQueue q;
+  std::thread waker([&] { q.wake(); });
+  q.wait_for_work(std::chrono::hours(1));
+  waker.join();
+  EXPECT_EQ(q.in_flight(), 0u);
+}
+
+}  // namespace
+}  // namespace hvd
