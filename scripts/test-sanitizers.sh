@@ -13,11 +13,16 @@ hvd_build "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOROVOD_CPP_SANITIZE="$sani
   -DHOROVOD_CPP_BUILD_EXAMPLES=OFF
 
 supp="$HVD_ROOT/tests/sanitizers"
-# Open MPI and LibTorch are not built with sanitizers; their one-time allocations at init
-# are reported as leaks that are not ours (suppressions name only those libraries).
-export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export TSAN_OPTIONS="suppressions=$supp/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
-echo "== ctest ($sanitizers) =="
-(cd "$dir" && ctest --output-on-failure -j "$HVD_JOBS")
+echo "== ctest ($sanitizers): unit tests =="
+# Unit tests never start MPI, so LeakSanitizer runs there with no suppression of ours.
+(cd "$dir" && ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" \
+  LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0" \
+  ctest --output-on-failure -j "$HVD_JOBS" -L unit)
+echo "== ctest ($sanitizers): multi-rank tests =="
+# Under mpirun, Open MPI's one-time allocations live in dlopen'd components that LSan reports
+# as <unknown module>, which no suppression can name; leak checking is off there. Address
+# and undefined-behaviour checks stay on.
+(cd "$dir" && ASAN_OPTIONS="detect_leaks=0:abort_on_error=1" \
+  ctest --output-on-failure -j "$HVD_JOBS" -L multirank)
