@@ -57,6 +57,9 @@ struct Response {
 struct ResponseList {
   std::vector<Response> responses;
   std::vector<std::int32_t> shutdown_ranks;  // non-empty: every rank stops after this cycle
+  // Some rank sent requests or some response was produced: more is likely to follow at once,
+  // so ranks with ops in flight start the next round without waiting a cycle time.
+  bool progress = false;
 
   bool shutdown() const { return !shutdown_ranks.empty(); }
   std::string serialize() const;

@@ -131,8 +131,10 @@ bool Runtime::wait_for_work() {
   if (shutdown_requested_)
     return true;
   if (queue_.in_flight() > 0) {
-    // Some ops await other ranks: retry at least every cycle time, sooner on new work.
-    queue_.wait_for_work(settings_.cycle_time);
+    // Some ops await other ranks. Right after a round that moved anything, the others are
+    // likely to have more at once: go straight on (the next round's gather is the wait).
+    // Otherwise retry every cycle time, sooner on new local work.
+    if (!last_round_progressed_) queue_.wait_for_work(settings_.cycle_time);
     return true;
   }
   queue_.wait_for_work(kIdleRecheck);
@@ -152,6 +154,7 @@ Status Runtime::run_until_shutdown() {
       return negotiated.status().with_context("horovod_cpp stopped: negotiation failed");
     }
     RuntimeCounters::add(counters_.negotiation_cycles, 1);
+    last_round_progressed_ = negotiated.value().progress;
     for (const Response& response : negotiated.value().responses) {
       HVD_RETURN_IF_ERROR(execute(response));
     }

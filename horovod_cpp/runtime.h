@@ -73,6 +73,7 @@ class Runtime {
   std::unique_ptr<ControlChannel> channel_;
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<AllreduceExecutor> executor_;
+  bool last_round_progressed_ = false;  // background thread only
   std::atomic<bool> shutdown_requested_{false};
   std::atomic<std::int64_t> auto_name_counter_{0};
 

@@ -30,6 +30,8 @@ TEST(CoordinatorTest, NameIsReadyOnlyWhenEveryRankSubmitted) {
   Coordinator c(3, 1 << 20);
   auto first = c.compute({list_of({request(0, "x")}), list_of({request(1, "x")}), {}});
   EXPECT_TRUE(first.responses.empty());
+  EXPECT_TRUE(first.progress);  // requests arrived
+  EXPECT_FALSE(c.compute({{}, {}, {}}).progress);
   EXPECT_EQ(c.pending_count(), 1u);
   auto second = c.compute({{}, {}, list_of({request(2, "x")})});
   EXPECT_EQ(groups(second), (std::vector<std::vector<std::string>>{{"x"}}));

@@ -36,6 +36,7 @@ ResponseList sample_responses() {
   error.error_message = "allreduce 'c': ranks disagree";
   list.responses = {fused, error};
   list.shutdown_ranks = {1, 2};
+  list.progress = true;
   return list;
 }
 
@@ -53,6 +54,7 @@ TEST(MessageTest, ResponseListRoundTrips) {
   ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
   EXPECT_EQ(parsed.value().responses, list.responses);
   EXPECT_EQ(parsed.value().shutdown_ranks, list.shutdown_ranks);
+  EXPECT_TRUE(parsed.value().progress);
 }
 
 TEST(MessageTest, EveryTruncationIsAnError) {
