@@ -5,6 +5,8 @@
 // for (a) MPI_Allreduce in place and (b) hvd::allreduce_ (Sum, in place), and their ratio.
 // Then "many small tensors": 200 x 64 KiB submitted async and synchronized, against 200
 // MPI_Allreduce calls. Times are the median of several repetitions, each the slowest rank's.
+#include <horovod_cpp/torch.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,10 +15,8 @@
 #include <string>
 #include <vector>
 
-#include <mpi.h>
 #include <CLI/CLI.hpp>
-
-#include <horovod_cpp/torch.h>
+#include <mpi.h>
 
 namespace {
 
@@ -29,7 +29,8 @@ double time_per_iteration(int reps, int iters, const std::function<void()>& body
   for (int r = 0; r < reps; ++r) {
     MPI_Barrier(MPI_COMM_WORLD);
     const auto start = Clock::now();
-    for (int i = 0; i < iters; ++i) body();
+    for (int i = 0; i < iters; ++i)
+      body();
     double mine = std::chrono::duration<double>(Clock::now() - start).count() / iters;
     double slowest = 0;
     MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
@@ -41,8 +42,8 @@ double time_per_iteration(int reps, int iters, const std::function<void()>& body
 
 int iterations_for(std::int64_t bytes) {
   // About 64 MiB of traffic per repetition, between 5 and 2000 iterations.
-  return static_cast<int>(std::clamp<std::int64_t>((64LL << 20) / std::max<std::int64_t>(bytes, 1),
-                                                   5, 2000));
+  return static_cast<int>(
+      std::clamp<std::int64_t>((64LL << 20) / std::max<std::int64_t>(bytes, 1), 5, 2000));
 }
 
 std::string human_bytes(std::int64_t b) {
@@ -92,7 +93,8 @@ int main(int argc, char** argv) {
                 "hvd busbw", "hvd/raw");
   }
   auto report = [&](const std::string& name, std::int64_t bytes, double raw, double hvd_s) {
-    if (rank != 0) return;
+    if (rank != 0)
+      return;
     const double raw_alg = bytes / raw / 1e9, hvd_alg = bytes / hvd_s / 1e9;
     std::printf("%10s %9.3f GB/s %9.3f GB/s %9.3f GB/s %9.3f GB/s %8.3f\n",
                 human_bytes(bytes).c_str(), raw_alg, hvd_alg, raw_alg * bus_factor,
@@ -142,7 +144,8 @@ int main(int argc, char** argv) {
       handles.push_back(
           hvd::allreduce_async_(hvd_tensors[i], hvd::ReduceOp::Sum, "small." + std::to_string(i)));
     }
-    for (auto h : handles) hvd::synchronize(h);
+    for (auto h : handles)
+      hvd::synchronize(h);
   };
   raw_many();
   hvd_many();
@@ -151,12 +154,13 @@ int main(int argc, char** argv) {
   const double hvd_many_s = time_per_iteration(reps, 5, hvd_many);
   const auto after = hvd::stats();
   if (rank == 0) {
-    const double calls = static_cast<double>(after.allreduce_calls - before.allreduce_calls) /
-                         (5.0 * reps);
-    std::printf("many small: %d x %s: raw %d MPI calls %.3f ms, hvd %.3f ms (%.1f fused calls "
-                "per step), hvd/raw speed %.2fx\n",
-                small_count, human_bytes(small_bytes).c_str(), small_count, raw_many_s * 1e3,
-                hvd_many_s * 1e3, calls, raw_many_s / hvd_many_s);
+    const double calls =
+        static_cast<double>(after.allreduce_calls - before.allreduce_calls) / (5.0 * reps);
+    std::printf(
+        "many small: %d x %s: raw %d MPI calls %.3f ms, hvd %.3f ms (%.1f fused calls "
+        "per step), hvd/raw speed %.2fx\n",
+        small_count, human_bytes(small_bytes).c_str(), small_count, raw_many_s * 1e3,
+        hvd_many_s * 1e3, calls, raw_many_s / hvd_many_s);
   }
   report("many_small", small_bytes * small_count, raw_many_s, hvd_many_s);
   hvd::shutdown();

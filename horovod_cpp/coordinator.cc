@@ -12,8 +12,10 @@ ResponseList Coordinator::compute(const std::vector<RequestList>& per_rank) {
   ResponseList out;
   std::vector<Response> ready;
   for (int rank = 0; rank < static_cast<int>(per_rank.size()); ++rank) {
-    if (per_rank[rank].shutdown) out.shutdown_ranks.push_back(rank);
-    if (!per_rank[rank].requests.empty()) out.progress = true;
+    if (per_rank[rank].shutdown)
+      out.shutdown_ranks.push_back(rank);
+    if (!per_rank[rank].requests.empty())
+      out.progress = true;
     for (const Request& request : per_rank[rank].requests) {
       PendingTensor& pending = pending_[request.name];
       if (pending.submitted.empty()) {
@@ -43,7 +45,8 @@ ResponseList Coordinator::compute(const std::vector<RequestList>& per_rank) {
       }
     }
   }
-  if (!ready.empty()) out.progress = true;
+  if (!ready.empty())
+    out.progress = true;
   out.responses = plan_fusion(std::move(ready), fusion_threshold_bytes_);
   return out;
 }

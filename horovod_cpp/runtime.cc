@@ -134,7 +134,8 @@ bool Runtime::wait_for_work() {
     // Some ops await other ranks. Right after a round that moved anything, the others are
     // likely to have more at once: go straight on (the next round's gather is the wait).
     // Otherwise retry every cycle time, sooner on new local work.
-    if (!last_round_progressed_) queue_.wait_for_work(settings_.cycle_time);
+    if (!last_round_progressed_)
+      queue_.wait_for_work(settings_.cycle_time);
     return true;
   }
   queue_.wait_for_work(kIdleRecheck);
