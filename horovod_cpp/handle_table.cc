@@ -18,7 +18,10 @@ void HandleTable::complete(Handle handle, const Status& status) {
     return;  // released by its owner; nobody waits
   it->second.done = true;
   it->second.status = status;
-  done_cv_.signal_all();
+  // Waking only when someone waits on this handle keeps a burst of completions from costing
+  // a context switch each while the user waits on the first of them.
+  if (it->second.waiters > 0)
+    done_cv_.signal_all();
 }
 
 Status HandleTable::unknown_handle(Handle handle) const {
@@ -41,18 +44,21 @@ Status HandleTable::wait(Handle handle, const std::string& what) {
     return unknown_handle(handle);
   const auto start = std::chrono::steady_clock::now();
   while (!it->second.done) {
-    if (!done_cv_.wait_for(kStallWarningPeriod)) {
+    ++it->second.waiters;
+    const bool woken = done_cv_.wait_for(kStallWarningPeriod);
+    // Re-find after every wake: the map may have rehashed, or another thread that waited on
+    // the same handle may have taken it.
+    it = states_.find(handle);
+    if (it == states_.end())
+      return unknown_handle(handle);
+    --it->second.waiters;
+    if (!woken) {
       const auto waited = std::chrono::duration_cast<std::chrono::seconds>(
           std::chrono::steady_clock::now() - start);
       log_message(LogLevel::Warning, "synchronize(" + what + ") has waited " +
                                          std::to_string(waited.count()) +
                                          " s; other ranks may not have submitted it yet");
     }
-    // Re-find after every wake: the map may have rehashed, or another thread that waited on
-    // the same handle may have taken it.
-    it = states_.find(handle);
-    if (it == states_.end())
-      return unknown_handle(handle);
   }
   Status status = it->second.status;
   states_.erase(it);

@@ -34,6 +34,7 @@ class HandleTable {
  private:
   struct State {
     bool done = false;
+    int waiters = 0;  // threads blocked in wait() on this handle
     Status status;
   };
   Status unknown_handle(Handle handle) const;

@@ -147,6 +147,9 @@ Status Runtime::run_until_shutdown() {
   while (true) {
     if (!wait_for_work())
       continue;
+    // A user thread that just woke us is often mid-burst (gradients, many async calls):
+    // letting it run on first batches the burst into this round at the cost of one yield.
+    std::this_thread::yield();
     RequestList mine;
     mine.requests = queue_.drain_requests();
     mine.shutdown = shutdown_requested_;
