@@ -42,6 +42,25 @@ Status get_device(ByteReader* in, std::int32_t* out) {
   return Status::ok();
 }
 
+void put_int64s(ByteWriter* out, const std::vector<std::int64_t>& values) {
+  out->put<std::uint32_t>(static_cast<std::uint32_t>(values.size()));
+  for (std::int64_t v : values)
+    out->put(v);
+}
+
+Status get_non_negative_int64s(ByteReader* in, std::vector<std::int64_t>* values,
+                               const char* what) {
+  std::uint32_t count = 0;
+  HVD_RETURN_IF_ERROR(in->get_count(&count, sizeof(std::int64_t)));
+  values->resize(count);
+  for (auto& v : *values) {
+    HVD_RETURN_IF_ERROR(in->get(&v));
+    if (v < 0)
+      return Status::error(std::string("malformed control message: negative ") + what);
+  }
+  return Status::ok();
+}
+
 void put_request(ByteWriter* out, const Request& r) {
   out->put(r.rank);
   put_enum(out, r.op);
@@ -54,6 +73,7 @@ void put_request(ByteWriter* out, const Request& r) {
     out->put(d);
   out->put(r.prescale);
   out->put(r.postscale);
+  out->put(r.root_rank);
 }
 
 Status get_request(ByteReader* in, Request* r) {
@@ -75,7 +95,8 @@ Status get_request(ByteReader* in, Request* r) {
       return Status::error("malformed control message: negative dimension");
   }
   HVD_RETURN_IF_ERROR(in->get(&r->prescale));
-  return in->get(&r->postscale);
+  HVD_RETURN_IF_ERROR(in->get(&r->postscale));
+  return get_rank(in, &r->root_rank);
 }
 
 void put_response(ByteWriter* out, const Response& r) {
@@ -83,10 +104,10 @@ void put_response(ByteWriter* out, const Response& r) {
   out->put<std::uint32_t>(static_cast<std::uint32_t>(r.names.size()));
   for (const auto& name : r.names)
     out->put_string(name);
-  out->put<std::uint32_t>(static_cast<std::uint32_t>(r.element_counts.size()));
-  for (std::int64_t n : r.element_counts)
-    out->put(n);
+  put_int64s(out, r.element_counts);
+  put_int64s(out, r.dim0_by_rank);
   out->put_string(r.error_message);
+  out->put(r.root_rank);
   put_enum(out, r.dtype);
   put_enum(out, r.reduce_op);
   out->put(r.device);
@@ -95,24 +116,20 @@ void put_response(ByteWriter* out, const Response& r) {
 }
 
 Status get_response(ByteReader* in, Response* r) {
-  HVD_RETURN_IF_ERROR(get_enum(in, &r->type, 2, "response type"));
+  HVD_RETURN_IF_ERROR(get_enum(in, &r->type, kNumResponseTypes, "response type"));
   std::uint32_t count = 0;
   HVD_RETURN_IF_ERROR(in->get_count(&count, sizeof(std::uint32_t)));
   r->names.resize(count);
   for (auto& name : r->names)
     HVD_RETURN_IF_ERROR(in->get_string(&name));
-  HVD_RETURN_IF_ERROR(in->get_count(&count, sizeof(std::int64_t)));
-  r->element_counts.resize(count);
-  for (auto& n : r->element_counts) {
-    HVD_RETURN_IF_ERROR(in->get(&n));
-    if (n < 0)
-      return Status::error("malformed control message: negative element count");
-  }
+  HVD_RETURN_IF_ERROR(get_non_negative_int64s(in, &r->element_counts, "element count"));
   if (r->type != ResponseType::Error && r->element_counts.size() != r->names.size()) {
     return Status::error("malformed control message: " + std::to_string(r->names.size()) +
                          " names but " + std::to_string(r->element_counts.size()) + " counts");
   }
+  HVD_RETURN_IF_ERROR(get_non_negative_int64s(in, &r->dim0_by_rank, "dimension"));
   HVD_RETURN_IF_ERROR(in->get_string(&r->error_message));
+  HVD_RETURN_IF_ERROR(get_rank(in, &r->root_rank));
   HVD_RETURN_IF_ERROR(get_enum(in, &r->dtype, kNumDataTypes, "data type"));
   HVD_RETURN_IF_ERROR(get_enum(in, &r->reduce_op, kNumReduceOps, "reduce op"));
   HVD_RETURN_IF_ERROR(get_device(in, &r->device));
@@ -132,7 +149,7 @@ Status expect_end(const ByteReader& in) {
 bool Request::operator==(const Request& o) const {
   return rank == o.rank && op == o.op && dtype == o.dtype && reduce_op == o.reduce_op &&
          device == o.device && name == o.name && shape == o.shape && prescale == o.prescale &&
-         postscale == o.postscale;
+         postscale == o.postscale && root_rank == o.root_rank;
 }
 
 std::string RequestList::serialize() const {
@@ -151,8 +168,8 @@ StatusOr<RequestList> RequestList::parse(const std::string& bytes) {
   HVD_RETURN_IF_ERROR(in.get(&shutdown));
   list.shutdown = shutdown != 0;
   std::uint32_t count = 0;
-  // A request is at least its fixed-size fields: 4+1+1+1+4+4+4+8+8 bytes.
-  HVD_RETURN_IF_ERROR(in.get_count(&count, 35));
+  // A request is at least its fixed-size fields: 4+1+1+1+4+4+4+8+8+4 bytes.
+  HVD_RETURN_IF_ERROR(in.get_count(&count, 39));
   list.requests.resize(count);
   for (auto& r : list.requests)
     HVD_RETURN_IF_ERROR(get_request(&in, &r));
@@ -169,6 +186,7 @@ std::int64_t Response::total_bytes() const {
 
 bool Response::operator==(const Response& o) const {
   return type == o.type && names == o.names && element_counts == o.element_counts &&
+         dim0_by_rank == o.dim0_by_rank && root_rank == o.root_rank &&
          error_message == o.error_message && dtype == o.dtype && reduce_op == o.reduce_op &&
          device == o.device && prescale == o.prescale && postscale == o.postscale;
 }
@@ -196,8 +214,8 @@ StatusOr<ResponseList> ResponseList::parse(const std::string& bytes) {
   list.shutdown_ranks.resize(count);
   for (auto& r : list.shutdown_ranks)
     HVD_RETURN_IF_ERROR(get_rank(&in, &r));
-  // A response is at least 1+4+4+4+1+1+4+8+8 bytes.
-  HVD_RETURN_IF_ERROR(in.get_count(&count, 35));
+  // A response is at least 1+4+4+4+4+4+1+1+4+8+8 bytes.
+  HVD_RETURN_IF_ERROR(in.get_count(&count, 43));
   list.responses.resize(count);
   for (auto& r : list.responses)
     HVD_RETURN_IF_ERROR(get_response(&in, &r));

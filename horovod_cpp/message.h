@@ -22,6 +22,7 @@ struct Request {
   std::vector<std::int64_t> shape;
   double prescale = 1.0;
   double postscale = 1.0;
+  std::int32_t root_rank = 0;  // Broadcast only
 
   bool operator==(const Request& other) const;
 };
@@ -35,14 +36,17 @@ struct RequestList {
   static StatusOr<RequestList> parse(const std::string& bytes);
 };
 
-enum class ResponseType : std::uint8_t { Allreduce, Error };
+enum class ResponseType : std::uint8_t { Allreduce, Allgather, Broadcast, Error };
+constexpr int kNumResponseTypes = 4;
 
 // One collective call every rank makes, over `names` in this order (several when fused).
 struct Response {
   ResponseType type = ResponseType::Allreduce;
   std::vector<std::string> names;
   std::vector<std::int64_t> element_counts;  // one per name
+  std::vector<std::int64_t> dim0_by_rank;    // Allgather only: each rank's dim 0
   std::string error_message;                 // Error only
+  std::int32_t root_rank = 0;                // Broadcast only
   DataType dtype = DataType::Float32;
   ReduceOp reduce_op = ReduceOp::Sum;
   std::int32_t device = kCpuDevice;

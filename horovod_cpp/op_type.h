@@ -7,13 +7,17 @@
 
 namespace hvd {
 
-enum class OpType : std::uint8_t { Allreduce };
-constexpr int kNumOpTypes = 1;
+enum class OpType : std::uint8_t { Allreduce, Allgather, Broadcast };
+constexpr int kNumOpTypes = 3;
 
 inline const char* op_type_name(OpType op) {
   switch (op) {
     case OpType::Allreduce:
       return "allreduce";
+    case OpType::Allgather:
+      return "allgather";
+    case OpType::Broadcast:
+      return "broadcast";
   }
   return "unknown";
 }

@@ -1,6 +1,8 @@
 #include "horovod_cpp/runtime.h"
 
 #include "collectives/mpi_control_channel.h"
+#include "horovod_cpp/allgather_op.h"
+#include "horovod_cpp/broadcast_op.h"
 #include "horovod_cpp/logging.h"
 #include "horovod_cpp/rank_ranges.h"
 
@@ -63,6 +65,7 @@ StatusOr<Handle> Runtime::enqueue(TensorTableEntry entry) {
   request.shape = entry.shape;
   request.prescale = entry.prescale;
   request.postscale = entry.postscale;
+  request.root_rank = entry.root_rank;
 
   const Handle handle = handles_->allocate();
   auto user_callback = std::move(entry.callback);
@@ -187,13 +190,22 @@ Status Runtime::execute(const Response& response) {
     entries.push_back(std::move(*entry));
   }
   Status status;
-  if (response.type == ResponseType::Error) {
-    status = Status::error(response.error_message);
-  } else {
-    status = executor_->execute(response, entries);
+  switch (response.type) {
+    case ResponseType::Error:
+      status = Status::error(response.error_message);
+      break;
+    case ResponseType::Allreduce:
+      status = executor_->execute(response, entries);
+      break;
+    case ResponseType::Broadcast:
+      status = run_broadcast(response, entries.front(), *mpi_);
+      break;
+    case ResponseType::Allgather:
+      status = run_allgather(response, entries.front(), *mpi_);
+      break;
   }
   // Count before the callbacks run, so a caller woken by one sees its op in stats().
-  if (status.is_ok()) {
+  if (status.is_ok() && response.type == ResponseType::Allreduce) {
     RuntimeCounters::add(counters_.tensors_reduced, static_cast<std::int64_t>(entries.size()));
   }
   for (TensorTableEntry& entry : entries)

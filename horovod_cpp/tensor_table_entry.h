@@ -21,10 +21,14 @@ struct TensorTableEntry {
   ReduceOp reduce_op = ReduceOp::Average;
   double prescale = 1.0;
   double postscale = 1.0;
+  int root_rank = 0;  // Broadcast only
   // Contiguous buffers owned by the framework adapter, which keeps them alive until the
   // callback has run. input may equal output (in-place ops).
   const void* input = nullptr;
   void* output = nullptr;
+  // Ops whose output shape is known only after negotiation (allgather) leave `output` null and
+  // get it from here, on the background thread, with the final shape.
+  std::function<StatusOr<void*>(const std::vector<std::int64_t>& shape)> allocate_output;
   // Runs exactly once, on the background thread, with the op's outcome.
   std::function<void(const Status&)> callback;
 

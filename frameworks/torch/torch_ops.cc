@@ -1,5 +1,7 @@
 // torch::Tensor <-> core entries, and the handle bookkeeping that keeps tensors alive while
 // the background thread uses their memory.
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 
@@ -15,6 +17,8 @@ namespace {
 struct TorchOpState {
   torch::Tensor input;   // contiguous; read by the background thread
   torch::Tensor output;  // contiguous; written by the background thread
+  // Allgather's output, allocated on the background thread once its shape is known.
+  std::shared_ptr<torch::Tensor> allocated_output;
   torch::Tensor copy_back_to;
   std::string description;
 };
@@ -95,6 +99,26 @@ void check_tensor(const torch::Tensor& t, const char* caller) {
   }
 }
 
+TensorTableEntry entry_for(const torch::Tensor& input, OpType op, DataType dtype,
+                           const std::string& name) {
+  TensorTableEntry entry;
+  entry.name = name;
+  entry.op = op;
+  entry.dtype = dtype;
+  entry.shape.assign(input.sizes().begin(), input.sizes().end());
+  entry.input = input.data_ptr();
+  return entry;
+}
+
+Handle submit(TensorTableEntry entry, TorchOpState state, const char* caller,
+              const std::string& name) {
+  StatusOr<Handle> handle = enqueue_entry(std::move(entry), caller);
+  throw_if_error(handle.status());
+  state.description = std::string(caller) + (name.empty() ? "" : " '" + name + "'");
+  handle_states().add(handle.value(), std::move(state));
+  return handle.value();
+}
+
 struct AllreduceArgs {
   ReduceOp op;
   std::string name;
@@ -110,25 +134,51 @@ Handle enqueue_allreduce(const torch::Tensor& source, torch::Tensor output,
     fail(std::string(caller) + ": reductions are not defined for bool tensors");
   }
   torch::Tensor input = source.contiguous();
-  TensorTableEntry entry;
-  entry.name = args.name;
-  entry.op = OpType::Allreduce;
-  entry.dtype = dtype;
-  entry.shape.assign(input.sizes().begin(), input.sizes().end());
+  TensorTableEntry entry = entry_for(input, OpType::Allreduce, dtype, args.name);
   entry.reduce_op = args.op;
   entry.prescale = args.prescale;
   entry.postscale = args.postscale;
-  entry.input = input.data_ptr();
   entry.output = output.data_ptr();
-  StatusOr<Handle> handle = enqueue_entry(std::move(entry), caller);
-  throw_if_error(handle.status());
   TorchOpState state;
   state.input = std::move(input);
   state.output = std::move(output);
   state.copy_back_to = std::move(copy_back_to);
-  state.description = std::string(caller) + (args.name.empty() ? "" : " '" + args.name + "'");
-  handle_states().add(handle.value(), std::move(state));
-  return handle.value();
+  return submit(std::move(entry), std::move(state), caller, args.name);
+}
+
+// Writes into `target` when it is contiguous, else into a contiguous copy that synchronize()
+// copies back: the shared shape of every in-place op.
+Handle enqueue_in_place(torch::Tensor& target, const char* caller,
+                        const std::function<Handle(const torch::Tensor& work)>& enqueue) {
+  check_tensor(target, caller);
+  if (target.is_contiguous())
+    return enqueue(target);
+  return enqueue(target.contiguous());
+}
+
+void check_root_rank(int root_rank, const char* caller) {
+  StatusOr<int> size = runtime_size(caller);
+  throw_if_error(size.status());
+  if (root_rank < 0 || root_rank >= size.value()) {
+    fail(std::string(caller) + ": root_rank " + std::to_string(root_rank) +
+         " is out of range [0, " + std::to_string(size.value()) + ")");
+  }
+}
+
+Handle enqueue_broadcast(const torch::Tensor& source, torch::Tensor output,
+                         torch::Tensor copy_back_to, int root_rank, const std::string& name,
+                         const char* caller) {
+  const DataType dtype = to_data_type(source, caller);
+  check_root_rank(root_rank, caller);
+  torch::Tensor input = source.contiguous();
+  TensorTableEntry entry = entry_for(input, OpType::Broadcast, dtype, name);
+  entry.root_rank = root_rank;
+  entry.output = output.data_ptr();
+  TorchOpState state;
+  state.input = std::move(input);
+  state.output = std::move(output);
+  state.copy_back_to = std::move(copy_back_to);
+  return submit(std::move(entry), std::move(state), caller, name);
 }
 
 }  // namespace
@@ -145,13 +195,9 @@ Handle allreduce_async(const torch::Tensor& t, ReduceOp op, const std::string& n
 Handle allreduce_async_(torch::Tensor& t, ReduceOp op, const std::string& name,
                         double prescale_factor, double postscale_factor) {
   const char* caller = "hvd::allreduce_async_()";
-  check_tensor(t, caller);
-  if (t.is_contiguous()) {
-    // In place: the background thread reads and writes t's own memory.
-    return enqueue_allreduce(t, t, t, {op, name, prescale_factor, postscale_factor}, caller);
-  }
-  torch::Tensor work = t.contiguous();
-  return enqueue_allreduce(work, work, t, {op, name, prescale_factor, postscale_factor}, caller);
+  return enqueue_in_place(t, caller, [&](const torch::Tensor& work) {
+    return enqueue_allreduce(work, work, t, {op, name, prescale_factor, postscale_factor}, caller);
+  });
 }
 
 torch::Tensor allreduce(const torch::Tensor& t, ReduceOp op, const std::string& name,
@@ -163,6 +209,49 @@ torch::Tensor& allreduce_(torch::Tensor& t, ReduceOp op, const std::string& name
                           double prescale_factor, double postscale_factor) {
   synchronize(allreduce_async_(t, op, name, prescale_factor, postscale_factor));
   return t;
+}
+
+Handle allgather_async(const torch::Tensor& t, const std::string& name) {
+  const char* caller = "hvd::allgather_async()";
+  check_tensor(t, caller);
+  if (t.dim() == 0)
+    fail(std::string(caller) + ": a scalar has no dim 0 to gather; reshape to [1]");
+  const DataType dtype = to_data_type(t, caller);
+  torch::Tensor input = t.contiguous();
+  TensorTableEntry entry = entry_for(input, OpType::Allgather, dtype, name);
+  auto slot = std::make_shared<torch::Tensor>();
+  entry.allocate_output =
+      [slot, options = input.options()](const std::vector<std::int64_t>& shape) -> StatusOr<void*> {
+    *slot = torch::empty(shape, options);
+    return slot->data_ptr();
+  };
+  TorchOpState state;
+  state.input = std::move(input);
+  state.allocated_output = std::move(slot);
+  return submit(std::move(entry), std::move(state), caller, name);
+}
+
+torch::Tensor allgather(const torch::Tensor& t, const std::string& name) {
+  return synchronize(allgather_async(t, name));
+}
+
+Handle broadcast_async_(torch::Tensor& t, int root_rank, const std::string& name) {
+  const char* caller = "hvd::broadcast_async_()";
+  return enqueue_in_place(t, caller, [&](const torch::Tensor& work) {
+    return enqueue_broadcast(work, work, t, root_rank, name, caller);
+  });
+}
+
+torch::Tensor& broadcast_(torch::Tensor& t, int root_rank, const std::string& name) {
+  synchronize(broadcast_async_(t, root_rank, name));
+  return t;
+}
+
+torch::Tensor broadcast(const torch::Tensor& t, int root_rank, const std::string& name) {
+  const char* caller = "hvd::broadcast()";
+  check_tensor(t, caller);
+  torch::Tensor output = torch::empty_like(t, torch::MemoryFormat::Contiguous);
+  return synchronize(enqueue_broadcast(t, output, torch::Tensor(), root_rank, name, caller));
 }
 
 bool poll(Handle h) {
@@ -178,6 +267,8 @@ torch::Tensor synchronize(Handle h) {
   throw_if_error(status);
   if (!known)
     fail("hvd::synchronize(): handle " + std::to_string(h) + " has no tensor state");
+  if (state.allocated_output)
+    return *state.allocated_output;
   if (!state.copy_back_to.defined())
     return state.output;
   if (!state.copy_back_to.is_same(state.output))

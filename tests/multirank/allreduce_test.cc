@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "expect_error.h"
 #include "horovod_cpp/torch.h"
 #include "rank_values.h"
 
@@ -14,6 +15,7 @@ namespace {
 
 using hvd::ReduceOp;
 using hvd_test::contribution;
+using hvd_test::expect_error;
 using hvd_test::expected;
 using hvd_test::matches;
 
@@ -30,20 +32,6 @@ std::string describe(torch::ScalarType dtype, ReduceOp op, const std::vector<int
   for (int64_t d : shape)
     s += "x" + std::to_string(d);
   return s;
-}
-
-// Expects hvd::Error on this rank whose message contains every fragment.
-template <class F>
-void expect_error(F&& f, const std::vector<std::string>& fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "expected hvd::Error";
-  } catch (const hvd::Error& e) {
-    for (const auto& fragment : fragments) {
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos)
-          << "message: " << e.what() << "\nmissing: " << fragment;
-    }
-  }
 }
 
 void expect_good_allreduce_works(const std::string& name) {

@@ -77,3 +77,53 @@ TEST(ResponseBuilderTest, OverflowingShapeIsAnError) {
 
 }  // namespace
 }  // namespace hvd
+
+namespace hvd {
+namespace {
+
+std::vector<Request> op_on(OpType op, int size) {
+  auto requests = same_on(size);
+  for (auto& r : requests)
+    r.op = op;
+  return requests;
+}
+
+TEST(ResponseBuilderTest, BroadcastChecksRootAndShape) {
+  auto requests = op_on(OpType::Broadcast, 3);
+  for (auto& r : requests)
+    r.root_rank = 2;
+  Response ok = build_response(requests);
+  EXPECT_EQ(ok.type, ResponseType::Broadcast);
+  EXPECT_EQ(ok.root_rank, 2);
+  requests[0].root_rank = 1;
+  EXPECT_EQ(build_response(requests).error_message,
+            "broadcast 'fc1.weight': ranks disagree on root_rank: rank 0 has 1; ranks 1-2 have 2");
+}
+
+TEST(ResponseBuilderTest, AllgatherAllowsDifferentDim0ButNotTrailingDims) {
+  auto requests = op_on(OpType::Allgather, 3);
+  requests[0].shape = {0, 2};
+  requests[1].shape = {5, 2};
+  requests[2].shape = {1, 2};
+  Response ok = build_response(requests);
+  ASSERT_EQ(ok.type, ResponseType::Allgather);
+  EXPECT_EQ(ok.dim0_by_rank, (std::vector<std::int64_t>{0, 5, 1}));
+  EXPECT_EQ(ok.element_counts, (std::vector<std::int64_t>{12}));
+  requests[2].shape = {1, 3};
+  EXPECT_EQ(build_response(requests).error_message,
+            "allgather 'fc1.weight': ranks disagree on the dimensions after dim 0: ranks 0-1 "
+            "have [*, 2]; rank 2 has [*, 3]");
+  requests[2].shape = {1, 2, 1};
+  EXPECT_NE(build_response(requests).error_message.find("rank 2 has [*, 2, 1]"), std::string::npos);
+}
+
+TEST(ResponseBuilderTest, DifferentOpsUnderOneNameIsAnError) {
+  auto requests = same_on(2);
+  requests[1].op = OpType::Broadcast;
+  EXPECT_EQ(build_response(requests).error_message,
+            "allreduce 'fc1.weight': ranks disagree on the operation: rank 0 has allreduce; "
+            "rank 1 has broadcast");
+}
+
+}  // namespace
+}  // namespace hvd

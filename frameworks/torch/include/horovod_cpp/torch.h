@@ -1,4 +1,5 @@
 // Public LibTorch API of horovod_cpp: collectives on torch::Tensor (CPU today).
+// Every function throws hvd::Error on bad input or a cross-rank mismatch.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,17 @@ Handle allreduce_async(const torch::Tensor& t, ReduceOp op = ReduceOp::Average,
 Handle allreduce_async_(torch::Tensor& t, ReduceOp op = ReduceOp::Average,
                         const std::string& name = "", double prescale_factor = 1.0,
                         double postscale_factor = 1.0);
+
+// Concatenates every rank's `t` along dim 0, in rank order. dim 0 may differ per rank; the
+// other dimensions must match.
+torch::Tensor allgather(const torch::Tensor& t, const std::string& name = "");
+Handle allgather_async(const torch::Tensor& t, const std::string& name = "");
+
+// Every rank receives root_rank's `t`; shapes must match everywhere, root_rank in [0, size()).
+// broadcast returns a new tensor; broadcast_ and broadcast_async_ write into `t`.
+torch::Tensor broadcast(const torch::Tensor& t, int root_rank, const std::string& name = "");
+torch::Tensor& broadcast_(torch::Tensor& t, int root_rank, const std::string& name = "");
+Handle broadcast_async_(torch::Tensor& t, int root_rank, const std::string& name = "");
 
 bool poll(Handle h);                  // true when done (successfully or not)
 torch::Tensor synchronize(Handle h);  // waits; returns the output; throws hvd::Error

@@ -1,0 +1,78 @@
+// Allgather across real MPI ranks: rank r contributes r + 1 rows (rank 0 none in one case);
+// every rank checks the concatenation it computes itself.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "expect_error.h"
+#include "horovod_cpp/torch.h"
+#include "rank_values.h"
+
+namespace {
+
+using hvd_test::contribution;
+using hvd_test::expect_error;
+
+const std::vector<torch::ScalarType> kDtypes = {
+    torch::kUInt8,    torch::kInt8,    torch::kInt32,   torch::kInt64, torch::kFloat16,
+    torch::kBFloat16, torch::kFloat32, torch::kFloat64, torch::kBool};
+
+std::vector<int64_t> with_rows(int64_t rows, std::vector<int64_t> trailing) {
+  trailing.insert(trailing.begin(), rows);
+  return trailing;
+}
+
+TEST(AllgatherTest, UnevenRowsEveryDtype) {
+  const int rank = hvd::rank(), size = hvd::size();
+  const std::vector<std::vector<int64_t>> trailing_dims = {{}, {3}, {2, 3}, {0}};
+  for (auto dtype : kDtypes) {
+    for (size_t k = 0; k < trailing_dims.size(); ++k) {
+      const std::string name = std::string("gather.") + c10::toString(dtype) + "." +
+                               std::to_string(k);
+      auto got = hvd::allgather(contribution(rank, with_rows(rank + 1, trailing_dims[k]), dtype),
+                                name);
+      std::vector<torch::Tensor> parts;
+      for (int r = 0; r < size; ++r) {
+        parts.push_back(contribution(r, with_rows(r + 1, trailing_dims[k]), dtype));
+      }
+      EXPECT_TRUE(torch::equal(got, torch::cat(parts, 0))) << name;
+    }
+  }
+}
+
+TEST(AllgatherTest, RankWithNoRowsAndNonContiguousInput) {
+  const int rank = hvd::rank(), size = hvd::size();
+  // rank r holds r rows of a transposed (non-contiguous) [rows, 2] view.
+  auto base = contribution(rank, {2, rank}, torch::kFloat32);
+  auto view = base.t();
+  auto got = hvd::allgather(view, "gather.sparse");
+  std::vector<torch::Tensor> parts;
+  for (int r = 0; r < size; ++r) parts.push_back(contribution(r, {2, r}, torch::kFloat32).t());
+  EXPECT_TRUE(torch::equal(got, torch::cat(parts, 0)));
+}
+
+TEST(AllgatherTest, AsyncThenSynchronize) {
+  auto h = hvd::allgather_async(torch::full({1}, hvd::rank(), torch::kInt32), "gather.async");
+  auto got = hvd::synchronize(h);
+  EXPECT_TRUE(torch::equal(got, torch::arange(hvd::size(), torch::kInt32)));
+}
+
+TEST(AllgatherTest, TrailingDimMismatchFailsOnEveryRankThenNextOpWorks) {
+  const int64_t cols = hvd::rank() == 0 ? 4 : 5;
+  expect_error([&] { hvd::allgather(torch::ones({2, cols}), "gather.cols"); },
+               {"allgather 'gather.cols'", "dimensions after dim 0", "rank 0 has [*, 4]"});
+  auto ok = hvd::allgather(torch::ones({1, 2}), "gather.after");
+  EXPECT_EQ(ok.size(0), hvd::size());
+}
+
+TEST(AllgatherTest, DtypeMismatchFailsOnEveryRank) {
+  auto dtype = hvd::rank() == 0 ? torch::kInt32 : torch::kInt64;
+  expect_error([&] { hvd::allgather(torch::ones({2}, dtype), "gather.dtype"); },
+               {"'gather.dtype'", "dtype", "rank 0 has int32"});
+}
+
+TEST(AllgatherTest, ScalarFailsLocally) {
+  expect_error([] { hvd::allgather(torch::tensor(3.0), "gather.scalar"); }, {"scalar"});
+}
+
+}  // namespace
