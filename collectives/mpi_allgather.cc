@@ -12,7 +12,8 @@ class RowType {
  public:
   explicit RowType(MPI_Datatype type) : type_(type) {}
   ~RowType() {
-    if (type_ != MPI_DATATYPE_NULL) MPI_Type_free(&type_);
+    if (type_ != MPI_DATATYPE_NULL)
+      MPI_Type_free(&type_);
   }
   RowType(const RowType&) = delete;
   RowType& operator=(const RowType&) = delete;
@@ -26,7 +27,8 @@ class RowType {
 
 Status mpi_allgatherv(const void* input, void* output, std::int64_t row_bytes,
                       const std::vector<std::int64_t>& rows_by_rank, int rank, MPI_Comm comm) {
-  if (row_bytes == 0) return Status::ok();  // nothing to move
+  if (row_bytes == 0)
+    return Status::ok();  // nothing to move
   if (row_bytes > INT_MAX) {
     return Status::error("rows of " + std::to_string(row_bytes) +
                          " bytes exceed MPI's int count; reshape so dim 0 carries more");

@@ -79,6 +79,7 @@ StatusOr<Handle> Runtime::enqueue(TensorTableEntry entry) {
     handles_->release(handle);
     return pushed;
   }
+  RuntimeCounters::add(counters_.tensors_submitted, 1);
   return handle;
 }
 

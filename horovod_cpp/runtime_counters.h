@@ -15,6 +15,7 @@ struct RuntimeCounters {
   std::atomic<std::int64_t> fused_allreduce_calls{0};
   std::atomic<std::int64_t> bytes_reduced{0};
   std::atomic<std::int64_t> errors_reported{0};
+  std::atomic<std::int64_t> tensors_submitted{0};
 
   static void add(std::atomic<std::int64_t>& counter, std::int64_t n) {
     counter.fetch_add(n, std::memory_order_relaxed);
@@ -27,6 +28,7 @@ struct RuntimeCounters {
     s.fused_allreduce_calls = fused_allreduce_calls.load(std::memory_order_relaxed);
     s.bytes_reduced = bytes_reduced.load(std::memory_order_relaxed);
     s.errors_reported = errors_reported.load(std::memory_order_relaxed);
+    s.tensors_submitted = tensors_submitted.load(std::memory_order_relaxed);
     return s;
   }
 };

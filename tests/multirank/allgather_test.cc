@@ -13,9 +13,9 @@ namespace {
 using hvd_test::contribution;
 using hvd_test::expect_error;
 
-const std::vector<torch::ScalarType> kDtypes = {
-    torch::kUInt8,    torch::kInt8,    torch::kInt32,   torch::kInt64, torch::kFloat16,
-    torch::kBFloat16, torch::kFloat32, torch::kFloat64, torch::kBool};
+const std::vector<torch::ScalarType> kDtypes = {torch::kUInt8,   torch::kInt8,    torch::kInt32,
+                                                torch::kInt64,   torch::kFloat16, torch::kBFloat16,
+                                                torch::kFloat32, torch::kFloat64, torch::kBool};
 
 std::vector<int64_t> with_rows(int64_t rows, std::vector<int64_t> trailing) {
   trailing.insert(trailing.begin(), rows);
@@ -27,10 +27,10 @@ TEST(AllgatherTest, UnevenRowsEveryDtype) {
   const std::vector<std::vector<int64_t>> trailing_dims = {{}, {3}, {2, 3}, {0}};
   for (auto dtype : kDtypes) {
     for (size_t k = 0; k < trailing_dims.size(); ++k) {
-      const std::string name = std::string("gather.") + c10::toString(dtype) + "." +
-                               std::to_string(k);
-      auto got = hvd::allgather(contribution(rank, with_rows(rank + 1, trailing_dims[k]), dtype),
-                                name);
+      const std::string name =
+          std::string("gather.") + c10::toString(dtype) + "." + std::to_string(k);
+      auto got =
+          hvd::allgather(contribution(rank, with_rows(rank + 1, trailing_dims[k]), dtype), name);
       std::vector<torch::Tensor> parts;
       for (int r = 0; r < size; ++r) {
         parts.push_back(contribution(r, with_rows(r + 1, trailing_dims[k]), dtype));
@@ -47,7 +47,8 @@ TEST(AllgatherTest, RankWithNoRowsAndNonContiguousInput) {
   auto view = base.t();
   auto got = hvd::allgather(view, "gather.sparse");
   std::vector<torch::Tensor> parts;
-  for (int r = 0; r < size; ++r) parts.push_back(contribution(r, {2, r}, torch::kFloat32).t());
+  for (int r = 0; r < size; ++r)
+    parts.push_back(contribution(r, {2, r}, torch::kFloat32).t());
   EXPECT_TRUE(torch::equal(got, torch::cat(parts, 0)));
 }
 
@@ -59,8 +60,11 @@ TEST(AllgatherTest, AsyncThenSynchronize) {
 
 TEST(AllgatherTest, TrailingDimMismatchFailsOnEveryRankThenNextOpWorks) {
   const int64_t cols = hvd::rank() == 0 ? 4 : 5;
-  expect_error([&] { hvd::allgather(torch::ones({2, cols}), "gather.cols"); },
-               {"allgather 'gather.cols'", "dimensions after dim 0", "rank 0 has [*, 4]"});
+  expect_error(
+      [&] {
+        hvd::allgather(torch::ones({2, cols}), "gather.cols");
+      },
+      {"allgather 'gather.cols'", "dimensions after dim 0", "rank 0 has [*, 4]"});
   auto ok = hvd::allgather(torch::ones({1, 2}), "gather.after");
   EXPECT_EQ(ok.size(0), hvd::size());
 }

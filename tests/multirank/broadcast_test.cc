@@ -12,9 +12,9 @@ namespace {
 using hvd_test::contribution;
 using hvd_test::expect_error;
 
-const std::vector<torch::ScalarType> kDtypes = {
-    torch::kUInt8,    torch::kInt8,    torch::kInt32,   torch::kInt64, torch::kFloat16,
-    torch::kBFloat16, torch::kFloat32, torch::kFloat64, torch::kBool};
+const std::vector<torch::ScalarType> kDtypes = {torch::kUInt8,   torch::kInt8,    torch::kInt32,
+                                                torch::kInt64,   torch::kFloat16, torch::kBFloat16,
+                                                torch::kFloat32, torch::kFloat64, torch::kBool};
 const std::vector<std::vector<int64_t>> kShapes = {{}, {0}, {1}, {17}, {3, 4, 5}};
 
 TEST(BroadcastTest, EveryDtypeShapeAndRoot) {
@@ -22,8 +22,8 @@ TEST(BroadcastTest, EveryDtypeShapeAndRoot) {
   for (int root = 0; root < size; ++root) {
     for (auto dtype : kDtypes) {
       for (size_t s = 0; s < kShapes.size(); ++s) {
-        const std::string name = "bcast." + std::to_string(root) + "." +
-                                 c10::toString(dtype) + "." + std::to_string(s);
+        const std::string name =
+            "bcast." + std::to_string(root) + "." + c10::toString(dtype) + "." + std::to_string(s);
         auto mine = contribution(rank, kShapes[s], dtype);
         auto before = mine.clone();
         auto got = hvd::broadcast(mine, root, name);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <torch/torch.h>
@@ -45,5 +46,61 @@ Handle broadcast_async_(torch::Tensor& t, int root_rank, const std::string& name
 
 bool poll(Handle h);                  // true when done (successfully or not)
 torch::Tensor synchronize(Handle h);  // waits; returns the output; throws hvd::Error
+
+// Overwrites every tensor in `params` with root_rank's values (in place, no autograd record).
+void broadcast_parameters(const torch::OrderedDict<std::string, torch::Tensor>& params,
+                          int root_rank);
+// Makes every rank's optimizer state (and each param group's lr) equal to root_rank's: SGD,
+// Adam, AdamW, RMSprop and Adagrad. State that exists on root but not yet here is created.
+void broadcast_optimizer_state(torch::optim::Optimizer& optimizer, int root_rank);
+
+enum class Compression { None, FP16, BF16 };
+
+struct DistributedOptimizerOptions {
+  ReduceOp op = ReduceOp::Average;  // Average or Sum over ranks
+  Compression compression = Compression::None;
+  int backward_passes_per_step = 1;        // backward passes accumulated locally per step()
+  double gradient_predivide_factor = 1.0;  // Average as: prescale 1/f, postscale f/size
+};
+
+// Wraps an optimizer so that step() applies gradients averaged over all ranks. A hook on each
+// parameter starts its gradient's allreduce as soon as autograd produces it (overlapping the
+// rest of backward); step() waits for all of them, then calls inner.step(). Parameters that
+// got no gradient on this rank are reduced as zeros, so every rank submits the same set.
+// Thread: the thread that runs backward() and step(); hooks may run on autograd threads.
+class DistributedOptimizer {
+ public:
+  // Wraps (does not own) `inner`, which must outlive this. Every parameter of `inner` must
+  // appear exactly once in named_parameters, else hvd::Error naming the offender.
+  DistributedOptimizer(torch::optim::Optimizer& inner,
+                       const torch::OrderedDict<std::string, torch::Tensor>& named_parameters,
+                       DistributedOptimizerOptions options = {});
+  ~DistributedOptimizer();
+  DistributedOptimizer(const DistributedOptimizer&) = delete;
+  DistributedOptimizer& operator=(const DistributedOptimizer&) = delete;
+
+  void zero_grad();  // hvd::Error if reductions are still in flight
+  torch::Tensor step(torch::optim::Optimizer::LossClosure closure = nullptr);
+  void synchronize();  // wait for every gradient reduction; results are in .grad()
+
+  // RAII guard: step() inside its scope does not synchronize (call synchronize() yourself,
+  // e.g. before clipping gradients).
+  class SkipSynchronize {
+   public:
+    explicit SkipSynchronize(DistributedOptimizer* optimizer);
+    ~SkipSynchronize();
+    SkipSynchronize(const SkipSynchronize&) = delete;
+    SkipSynchronize& operator=(const SkipSynchronize&) = delete;
+
+   private:
+    DistributedOptimizer* optimizer_;
+  };
+  SkipSynchronize skip_synchronize();
+  torch::optim::Optimizer& inner();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace hvd

@@ -1,0 +1,214 @@
+// DistributedOptimizer: gradient reductions started from autograd hooks, waited for in step().
+//
+// Hooks on a leaf tensor fire with the incoming gradient before autograd accumulates it into
+// .grad(), so on the k-th backward pass the hook reduces `.grad() + grad` (the passes so far
+// plus this one), and synchronize() writes the reduced value into .grad(), replacing the local
+// accumulation. Every rank names each reduction after its parameter, so the runtime matches
+// them across ranks whatever order autograd produces them in.
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
+
+#include "horovod_cpp/torch.h"
+
+namespace hvd {
+
+struct DistributedOptimizer::Impl {
+  struct Slot {
+    std::string name;
+    torch::Tensor param;
+    unsigned hook_index = 0;
+    int passes = 0;                 // backward passes seen since the last synchronize()
+    std::optional<Handle> handle;   // reduction in flight
+  };
+
+  Impl(torch::optim::Optimizer& inner_optimizer, DistributedOptimizerOptions opts)
+      : inner(inner_optimizer), options(opts) {}
+
+  // Thread: autograd (the hook), or the step() thread (missing gradients). REQUIRES: mu held.
+  void submit_locked(Slot& slot, const torch::Tensor& gradient) {
+    torch::Tensor to_send = gradient.detach();
+    if (options.compression == Compression::FP16 && to_send.is_floating_point()) {
+      to_send = to_send.to(torch::kFloat16);
+    } else if (options.compression == Compression::BF16 && to_send.is_floating_point()) {
+      to_send = to_send.to(torch::kBFloat16);
+    }
+    ReduceOp op = options.op;
+    double prescale = 1.0, postscale = 1.0;
+    if (options.gradient_predivide_factor != 1.0 && op == ReduceOp::Average) {
+      op = ReduceOp::Sum;
+      prescale = 1.0 / options.gradient_predivide_factor;
+      postscale = options.gradient_predivide_factor / size();
+    }
+    slot.handle = allreduce_async(to_send, op, "DistributedOptimizer.grad." + slot.name,
+                                  prescale, postscale);
+  }
+
+  // Thread: autograd.
+  void on_gradient(size_t index, const torch::Tensor& gradient) {
+    std::lock_guard<std::mutex> lock(mu);
+    Slot& slot = slots[index];
+    if (slot.handle) {
+      throw Error("DistributedOptimizer: parameter '" + slot.name + "' got more than " +
+                  std::to_string(options.backward_passes_per_step) +
+                  " backward pass(es) of gradient before step() or synchronize(); raise "
+                  "backward_passes_per_step or call step() more often");
+    }
+    if (++slot.passes < options.backward_passes_per_step) return;  // accumulate locally
+    const torch::Tensor& so_far = slot.param.grad();
+    submit_locked(slot, so_far.defined() ? so_far + gradient : gradient);
+  }
+
+  torch::optim::Optimizer& inner;
+  const DistributedOptimizerOptions options;
+  std::mutex mu;
+  std::vector<Slot> slots;  // guarded by mu once hooks are registered
+  bool skip_synchronize = false;
+};
+
+namespace {
+
+using ImplKey = const void*;
+
+void check_options(const DistributedOptimizerOptions& options) {
+  if (options.backward_passes_per_step < 1) {
+    throw Error("DistributedOptimizer: backward_passes_per_step must be >= 1, got " +
+                std::to_string(options.backward_passes_per_step));
+  }
+  if (!(options.gradient_predivide_factor > 0)) {
+    throw Error("DistributedOptimizer: gradient_predivide_factor must be > 0, got " +
+                std::to_string(options.gradient_predivide_factor));
+  }
+  if (options.op != ReduceOp::Average && options.op != ReduceOp::Sum) {
+    throw Error("DistributedOptimizer: op must be Average or Sum");
+  }
+  if (options.gradient_predivide_factor != 1.0 && options.op != ReduceOp::Average) {
+    throw Error("DistributedOptimizer: gradient_predivide_factor needs op Average");
+  }
+}
+
+}  // namespace
+
+DistributedOptimizer::DistributedOptimizer(
+    torch::optim::Optimizer& inner,
+    const torch::OrderedDict<std::string, torch::Tensor>& named_parameters,
+    DistributedOptimizerOptions options)
+    : impl_(std::make_unique<Impl>(inner, options)) {
+  check_options(options);
+  std::unordered_map<ImplKey, std::string> name_of;
+  for (const auto& item : named_parameters) {
+    auto [it, inserted] = name_of.emplace(item.value().unsafeGetTensorImpl(), item.key());
+    if (!inserted) {
+      throw Error("DistributedOptimizer: named_parameters lists one tensor twice, as '" +
+                  it->second + "' and '" + item.key() + "'");
+    }
+  }
+  std::unordered_map<ImplKey, bool> seen;
+  for (size_t g = 0; g < inner.param_groups().size(); ++g) {
+    const auto& params = inner.param_groups()[g].params();
+    for (size_t i = 0; i < params.size(); ++i) {
+      const ImplKey key = params[i].unsafeGetTensorImpl();
+      auto named = name_of.find(key);
+      if (named == name_of.end()) {
+        std::ostringstream shape;
+        shape << params[i].sizes();
+        throw Error("DistributedOptimizer: parameter " + std::to_string(i) + " of param group " +
+                    std::to_string(g) + " (shape " + shape.str() +
+                    ") is not in named_parameters; pass model->named_parameters()");
+      }
+      if (seen[key]) {
+        throw Error("DistributedOptimizer: parameter '" + named->second +
+                    "' appears twice in the optimizer's param groups");
+      }
+      seen[key] = true;
+      Impl::Slot slot;
+      slot.name = named->second;
+      slot.param = params[i];
+      impl_->slots.push_back(std::move(slot));
+    }
+  }
+  for (size_t index = 0; index < impl_->slots.size(); ++index) {
+    Impl* impl = impl_.get();
+    impl_->slots[index].hook_index = impl_->slots[index].param.register_hook(
+        [impl, index](const torch::Tensor& gradient) { impl->on_gradient(index, gradient); });
+  }
+}
+
+DistributedOptimizer::~DistributedOptimizer() {
+  for (auto& slot : impl_->slots) slot.param.remove_hook(slot.hook_index);
+  // Reductions still in flight keep their tensors alive in the runtime; wait so that their
+  // handles do not outlive us unobserved. Errors here have nowhere to go.
+  for (auto& slot : impl_->slots) {
+    if (!slot.handle) continue;
+    try {
+      hvd::synchronize(*slot.handle);
+    } catch (const std::exception&) {
+    }
+  }
+}
+
+void DistributedOptimizer::synchronize() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  // Parameters whose gradient never arrived (unused on this rank, or fewer passes than
+  // expected) are reduced now, as zeros if they have no gradient at all.
+  for (auto& slot : impl_->slots) {
+    if (slot.handle) continue;
+    const torch::Tensor& grad = slot.param.grad();
+    impl_->submit_locked(slot, grad.defined() ? grad : torch::zeros_like(slot.param));
+  }
+  std::optional<Error> first_error;
+  torch::NoGradGuard no_grad;
+  for (auto& slot : impl_->slots) {
+    try {
+      torch::Tensor reduced = hvd::synchronize(*slot.handle);
+      if (reduced.scalar_type() != slot.param.scalar_type()) {
+        reduced = reduced.to(slot.param.scalar_type());
+      }
+      // A fresh tensor of the parameter's shape, never a view: zero_grad() detaches .grad()
+      // in place, which views refuse.
+      slot.param.mutable_grad() = reduced;
+    } catch (const Error& e) {
+      if (!first_error) first_error = e;
+    }
+    slot.handle.reset();
+    slot.passes = 0;
+  }
+  if (first_error) throw *first_error;
+}
+
+torch::Tensor DistributedOptimizer::step(torch::optim::Optimizer::LossClosure closure) {
+  if (!impl_->skip_synchronize) synchronize();
+  return impl_->inner.step(std::move(closure));
+}
+
+void DistributedOptimizer::zero_grad() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    for (const auto& slot : impl_->slots) {
+      if (slot.handle) {
+        throw Error("DistributedOptimizer::zero_grad() was called while the reduction of '" +
+                    slot.name + "' is in flight; call step() or synchronize() first");
+      }
+    }
+    for (auto& slot : impl_->slots) slot.passes = 0;
+  }
+  impl_->inner.zero_grad();
+}
+
+DistributedOptimizer::SkipSynchronize::SkipSynchronize(DistributedOptimizer* optimizer)
+    : optimizer_(optimizer) {
+  optimizer_->impl_->skip_synchronize = true;
+}
+
+DistributedOptimizer::SkipSynchronize::~SkipSynchronize() {
+  optimizer_->impl_->skip_synchronize = false;
+}
+
+DistributedOptimizer::SkipSynchronize DistributedOptimizer::skip_synchronize() {
+  return SkipSynchronize(this);
+}
+
+torch::optim::Optimizer& DistributedOptimizer::inner() { return impl_->inner; }
+
+}  // namespace hvd
