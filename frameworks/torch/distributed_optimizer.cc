@@ -19,8 +19,8 @@ struct DistributedOptimizer::Impl {
     std::string name;
     torch::Tensor param;
     unsigned hook_index = 0;
-    int passes = 0;                 // backward passes seen since the last synchronize()
-    std::optional<Handle> handle;   // reduction in flight
+    int passes = 0;                // backward passes seen since the last synchronize()
+    std::optional<Handle> handle;  // reduction in flight
   };
 
   Impl(torch::optim::Optimizer& inner_optimizer, DistributedOptimizerOptions opts)
@@ -41,8 +41,8 @@ struct DistributedOptimizer::Impl {
       prescale = 1.0 / options.gradient_predivide_factor;
       postscale = options.gradient_predivide_factor / size();
     }
-    slot.handle = allreduce_async(to_send, op, "DistributedOptimizer.grad." + slot.name,
-                                  prescale, postscale);
+    slot.handle =
+        allreduce_async(to_send, op, "DistributedOptimizer.grad." + slot.name, prescale, postscale);
   }
 
   // Thread: autograd.
@@ -55,7 +55,8 @@ struct DistributedOptimizer::Impl {
                   " backward pass(es) of gradient before step() or synchronize(); raise "
                   "backward_passes_per_step or call step() more often");
     }
-    if (++slot.passes < options.backward_passes_per_step) return;  // accumulate locally
+    if (++slot.passes < options.backward_passes_per_step)
+      return;  // accumulate locally
     const torch::Tensor& so_far = slot.param.grad();
     submit_locked(slot, so_far.defined() ? so_far + gradient : gradient);
   }
@@ -136,11 +137,13 @@ DistributedOptimizer::DistributedOptimizer(
 }
 
 DistributedOptimizer::~DistributedOptimizer() {
-  for (auto& slot : impl_->slots) slot.param.remove_hook(slot.hook_index);
+  for (auto& slot : impl_->slots)
+    slot.param.remove_hook(slot.hook_index);
   // Reductions still in flight keep their tensors alive in the runtime; wait so that their
   // handles do not outlive us unobserved. Errors here have nowhere to go.
   for (auto& slot : impl_->slots) {
-    if (!slot.handle) continue;
+    if (!slot.handle)
+      continue;
     try {
       hvd::synchronize(*slot.handle);
     } catch (const std::exception&) {
@@ -153,7 +156,8 @@ void DistributedOptimizer::synchronize() {
   // Parameters whose gradient never arrived (unused on this rank, or fewer passes than
   // expected) are reduced now, as zeros if they have no gradient at all.
   for (auto& slot : impl_->slots) {
-    if (slot.handle) continue;
+    if (slot.handle)
+      continue;
     const torch::Tensor& grad = slot.param.grad();
     impl_->submit_locked(slot, grad.defined() ? grad : torch::zeros_like(slot.param));
   }
@@ -169,16 +173,19 @@ void DistributedOptimizer::synchronize() {
       // in place, which views refuse.
       slot.param.mutable_grad() = reduced;
     } catch (const Error& e) {
-      if (!first_error) first_error = e;
+      if (!first_error)
+        first_error = e;
     }
     slot.handle.reset();
     slot.passes = 0;
   }
-  if (first_error) throw *first_error;
+  if (first_error)
+    throw *first_error;
 }
 
 torch::Tensor DistributedOptimizer::step(torch::optim::Optimizer::LossClosure closure) {
-  if (!impl_->skip_synchronize) synchronize();
+  if (!impl_->skip_synchronize)
+    synchronize();
   return impl_->inner.step(std::move(closure));
 }
 
@@ -191,7 +198,8 @@ void DistributedOptimizer::zero_grad() {
                     slot.name + "' is in flight; call step() or synchronize() first");
       }
     }
-    for (auto& slot : impl_->slots) slot.passes = 0;
+    for (auto& slot : impl_->slots)
+      slot.passes = 0;
   }
   impl_->inner.zero_grad();
 }
@@ -209,6 +217,8 @@ DistributedOptimizer::SkipSynchronize DistributedOptimizer::skip_synchronize() {
   return SkipSynchronize(this);
 }
 
-torch::optim::Optimizer& DistributedOptimizer::inner() { return impl_->inner; }
+torch::optim::Optimizer& DistributedOptimizer::inner() {
+  return impl_->inner;
+}
 
 }  // namespace hvd

@@ -16,7 +16,8 @@ struct StateFields {
 
 StateFields fields_of(torch::optim::OptimizerParamState& state) {
   using namespace torch::optim;
-  if (auto* s = dynamic_cast<SGDParamState*>(&state)) return {{&s->momentum_buffer()}, nullptr};
+  if (auto* s = dynamic_cast<SGDParamState*>(&state))
+    return {{&s->momentum_buffer()}, nullptr};
   if (auto* s = dynamic_cast<AdamParamState*>(&state)) {
     return {{&s->exp_avg(), &s->exp_avg_sq(), &s->max_exp_avg_sq()}, &s->step()};
   }
@@ -26,22 +27,30 @@ StateFields fields_of(torch::optim::OptimizerParamState& state) {
   if (auto* s = dynamic_cast<RMSpropParamState*>(&state)) {
     return {{&s->square_avg(), &s->momentum_buffer(), &s->grad_avg()}, &s->step()};
   }
-  if (auto* s = dynamic_cast<AdagradParamState*>(&state)) return {{&s->sum()}, &s->step()};
-  throw Error("broadcast_optimizer_state: unsupported optimizer state type (supported: SGD, "
-              "Adam, AdamW, RMSprop, Adagrad)");
+  if (auto* s = dynamic_cast<AdagradParamState*>(&state))
+    return {{&s->sum()}, &s->step()};
+  throw Error(
+      "broadcast_optimizer_state: unsupported optimizer state type (supported: SGD, "
+      "Adam, AdamW, RMSprop, Adagrad)");
 }
 
 // A fresh, empty state of the optimizer's own type, for a parameter root has state for.
 std::unique_ptr<torch::optim::OptimizerParamState> new_state_for(
     torch::optim::Optimizer& optimizer) {
   using namespace torch::optim;
-  if (dynamic_cast<SGD*>(&optimizer)) return std::make_unique<SGDParamState>();
-  if (dynamic_cast<Adam*>(&optimizer)) return std::make_unique<AdamParamState>();
-  if (dynamic_cast<AdamW*>(&optimizer)) return std::make_unique<AdamWParamState>();
-  if (dynamic_cast<RMSprop*>(&optimizer)) return std::make_unique<RMSpropParamState>();
-  if (dynamic_cast<Adagrad*>(&optimizer)) return std::make_unique<AdagradParamState>();
-  throw Error("broadcast_optimizer_state: unsupported optimizer (supported: SGD, Adam, AdamW, "
-              "RMSprop, Adagrad)");
+  if (dynamic_cast<SGD*>(&optimizer))
+    return std::make_unique<SGDParamState>();
+  if (dynamic_cast<Adam*>(&optimizer))
+    return std::make_unique<AdamParamState>();
+  if (dynamic_cast<AdamW*>(&optimizer))
+    return std::make_unique<AdamWParamState>();
+  if (dynamic_cast<RMSprop*>(&optimizer))
+    return std::make_unique<RMSpropParamState>();
+  if (dynamic_cast<Adagrad*>(&optimizer))
+    return std::make_unique<AdagradParamState>();
+  throw Error(
+      "broadcast_optimizer_state: unsupported optimizer (supported: SGD, Adam, AdamW, "
+      "RMSprop, Adagrad)");
 }
 
 constexpr size_t kMaxFields = 3;
@@ -59,7 +68,8 @@ auto state_key(const torch::Tensor& p) {
 }
 
 void synchronize_all(const std::vector<Handle>& handles) {
-  for (Handle h : handles) hvd::synchronize(h);
+  for (Handle h : handles)
+    hvd::synchronize(h);
 }
 
 }  // namespace
@@ -80,7 +90,8 @@ void broadcast_optimizer_state(torch::optim::Optimizer& optimizer, int root_rank
   auto& states = optimizer.state();
   std::vector<torch::Tensor> params;
   for (auto& group : optimizer.param_groups()) {
-    for (auto& p : group.params()) params.push_back(p);
+    for (auto& p : group.params())
+      params.push_back(p);
   }
   const int64_t n = static_cast<int64_t>(params.size());
 
@@ -90,13 +101,15 @@ void broadcast_optimizer_state(torch::optim::Optimizer& optimizer, int root_rank
   auto steps = torch::zeros({n}, torch::kInt64);
   for (int64_t i = 0; i < n; ++i) {
     auto it = states.find(state_key<decltype(states)>(params[i]));
-    if (it == states.end()) continue;
+    if (it == states.end())
+      continue;
     StateFields fields = fields_of(*it->second);
     layout[i][0] = 1;
     for (size_t f = 0; f < fields.tensors.size(); ++f) {
       layout[i][1 + f] = fields.tensors[f]->defined() ? 1 : 0;
     }
-    if (fields.step) steps[i] = *fields.step;
+    if (fields.step)
+      steps[i] = *fields.step;
   }
   auto lrs = torch::zeros({static_cast<int64_t>(optimizer.param_groups().size())}, torch::kFloat64);
   for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
@@ -112,22 +125,26 @@ void broadcast_optimizer_state(torch::optim::Optimizer& optimizer, int root_rank
     const auto key = state_key<decltype(states)>(params[i]);
     auto it = states.find(key);
     if (layout[i][0].item<int64_t>() == 0) {
-      if (it != states.end()) states.erase(it);
+      if (it != states.end())
+        states.erase(it);
       continue;
     }
-    if (it == states.end()) it = states.emplace(key, new_state_for(optimizer)).first;
+    if (it == states.end())
+      it = states.emplace(key, new_state_for(optimizer)).first;
     StateFields fields = fields_of(*it->second);
-    if (fields.step) *fields.step = steps[i].item<int64_t>();
+    if (fields.step)
+      *fields.step = steps[i].item<int64_t>();
     for (size_t f = 0; f < fields.tensors.size(); ++f) {
       torch::Tensor& field = *fields.tensors[f];
       if (layout[i][1 + f].item<int64_t>() == 0) {
         field = torch::Tensor();
         continue;
       }
-      if (!field.defined()) field = torch::zeros_like(params[i]);
-      handles.push_back(broadcast_async_(field, root_rank,
-                                         "broadcast_optimizer_state." + std::to_string(i) + "." +
-                                             std::to_string(f)));
+      if (!field.defined())
+        field = torch::zeros_like(params[i]);
+      handles.push_back(broadcast_async_(
+          field, root_rank,
+          "broadcast_optimizer_state." + std::to_string(i) + "." + std::to_string(f)));
     }
   }
   synchronize_all(handles);

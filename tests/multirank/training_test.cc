@@ -109,8 +109,8 @@ TEST(TrainingTest, GradientPredivideGivesTheSameResult) {
 
 TEST(TrainingTest, CompressionStaysWithinRounding) {
   Net reference = train_reference(1);
-  for (auto [compression, atol] : {std::pair{hvd::Compression::FP16, 1e-3},
-                                   std::pair{hvd::Compression::BF16, 5e-3}}) {
+  for (auto [compression, atol] :
+       {std::pair{hvd::Compression::FP16, 1e-3}, std::pair{hvd::Compression::BF16, 5e-3}}) {
     hvd::DistributedOptimizerOptions options;
     options.compression = compression;
     Net net = train_distributed(options);
@@ -161,7 +161,8 @@ TEST(TrainingTest, ConstructorRejectsMissingOrDuplicateParameters) {
   torch::optim::SGD sgd(net->parameters(), torch::optim::SGDOptions(0.1));
   torch::OrderedDict<std::string, torch::Tensor> missing;
   for (const auto& item : net->named_parameters()) {
-    if (item.key() != "fc2.bias") missing.insert(item.key(), item.value());
+    if (item.key() != "fc2.bias")
+      missing.insert(item.key(), item.value());
   }
   expect_error([&] { hvd::DistributedOptimizer opt(sgd, missing); },
                {"is not in named_parameters", "shape [8]"});
@@ -221,7 +222,8 @@ void check_optimizer_state_broadcast(Options options, const std::string& what) {
   Optimizer opt(net->parameters(), options);
   auto set_grads = [&](uint64_t seed) {
     torch::manual_seed(seed);
-    for (auto& p : net->parameters()) p.mutable_grad() = torch::randn_like(p);
+    for (auto& p : net->parameters())
+      p.mutable_grad() = torch::randn_like(p);
   };
   if (hvd::rank() == 0) {  // only root has state, and a different learning rate
     for (int i = 0; i < 2; ++i) {
