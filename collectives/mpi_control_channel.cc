@@ -3,6 +3,7 @@
 #include <climits>
 
 #include "collectives/mpi_check.h"
+#include "collectives/mpi_request_wait.h"
 
 namespace hvd {
 
@@ -18,7 +19,10 @@ Status MpiControlChannel::gather(const std::string& mine, std::vector<std::strin
   }
   const int my_size = static_cast<int>(mine.size());
   std::vector<int> sizes(rank_ == 0 ? size_ : 0);
-  HVD_RETURN_IF_MPI_ERROR(MPI_Gather(&my_size, 1, MPI_INT, sizes.data(), 1, MPI_INT, 0, comm_));
+  MPI_Request request;
+  HVD_RETURN_IF_MPI_ERROR(
+      MPI_Igather(&my_size, 1, MPI_INT, sizes.data(), 1, MPI_INT, 0, comm_, &request));
+  HVD_RETURN_IF_ERROR(wait_for_request(&request, "MPI_Igather"));
   std::vector<int> displacements;
   std::string buffer;
   if (rank_ == 0) {
@@ -32,8 +36,9 @@ Status MpiControlChannel::gather(const std::string& mine, std::vector<std::strin
     }
     buffer.resize(static_cast<size_t>(total));
   }
-  HVD_RETURN_IF_MPI_ERROR(MPI_Gatherv(mine.data(), my_size, MPI_BYTE, buffer.data(), sizes.data(),
-                                      displacements.data(), MPI_BYTE, 0, comm_));
+  HVD_RETURN_IF_MPI_ERROR(MPI_Igatherv(mine.data(), my_size, MPI_BYTE, buffer.data(), sizes.data(),
+                                       displacements.data(), MPI_BYTE, 0, comm_, &request));
+  HVD_RETURN_IF_ERROR(wait_for_request(&request, "MPI_Igatherv"));
   all->clear();
   if (rank_ == 0) {
     for (int r = 0; r < size_; ++r)
@@ -48,9 +53,12 @@ Status MpiControlChannel::broadcast(std::string* bytes) {
                          " bytes exceeds MPI's int count");
   }
   int length = static_cast<int>(bytes->size());
-  HVD_RETURN_IF_MPI_ERROR(MPI_Bcast(&length, 1, MPI_INT, 0, comm_));
+  MPI_Request request;
+  HVD_RETURN_IF_MPI_ERROR(MPI_Ibcast(&length, 1, MPI_INT, 0, comm_, &request));
+  HVD_RETURN_IF_ERROR(wait_for_request(&request, "MPI_Ibcast"));
   bytes->resize(static_cast<size_t>(length));
-  return HVD_MPI_STATUS(MPI_Bcast(bytes->data(), length, MPI_BYTE, 0, comm_));
+  HVD_RETURN_IF_MPI_ERROR(MPI_Ibcast(bytes->data(), length, MPI_BYTE, 0, comm_, &request));
+  return wait_for_request(&request, "MPI_Ibcast");
 }
 
 }  // namespace hvd

@@ -1,11 +1,11 @@
 #include "idx_file.h"
 
+#include <zlib.h>
+
 #include <cerrno>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
-
-#include <zlib.h>
 
 namespace {
 

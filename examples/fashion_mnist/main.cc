@@ -3,14 +3,13 @@
 // averaged across ranks.
 //   mpirun -np 2 ./fashion_mnist --epochs 2
 #include <ATen/CPUGeneratorImpl.h>
+#include <horovod_cpp/torch.h>
 
 #include <chrono>
 #include <cstdio>
 #include <thread>
 
 #include <CLI/CLI.hpp>
-
-#include <horovod_cpp/torch.h>
 
 #include "idx_file.h"
 #include "model.h"
@@ -46,8 +45,10 @@ Dataset load(const std::string& dir, const std::string& split) {
 }
 
 hvd::Compression parse_compression(const std::string& name) {
-  if (name == "none") return hvd::Compression::None;
-  if (name == "fp16") return hvd::Compression::FP16;
+  if (name == "none")
+    return hvd::Compression::None;
+  if (name == "fp16")
+    return hvd::Compression::FP16;
   return hvd::Compression::BF16;
 }
 
@@ -139,10 +140,11 @@ int main(int argc, char** argv) {
   const int64_t per_rank = n / size;  // equal shards: every rank takes the same steps
   const int64_t batches = (per_rank + batch_size - 1) / batch_size;
   if (rank == 0) {
-    std::printf("fashion_mnist: %d ranks, %lld training images (%lld per rank), %d epochs, "
-                "batch %lld per rank, Adam lr %.4g (= %.4g x %d), compression %s\n",
-                size, static_cast<long long>(n), static_cast<long long>(per_rank), epochs,
-                static_cast<long long>(batch_size), lr * size, lr, size, compression.c_str());
+    std::printf(
+        "fashion_mnist: %d ranks, %lld training images (%lld per rank), %d epochs, "
+        "batch %lld per rank, Adam lr %.4g (= %.4g x %d), compression %s\n",
+        size, static_cast<long long>(n), static_cast<long long>(per_rank), epochs,
+        static_cast<long long>(batch_size), lr * size, lr, size, compression.c_str());
   }
   const auto start = Clock::now();
   int64_t images_trained = 0;
@@ -182,15 +184,16 @@ int main(int argc, char** argv) {
       }
     }
     const double accuracy = evaluate(net, test);
-    if (rank == 0) std::printf("epoch %d  test accuracy %.4f\n", epoch, accuracy);
+    if (rank == 0)
+      std::printf("epoch %d  test accuracy %.4f\n", epoch, accuracy);
   }
   const double wall = std::chrono::duration<double>(Clock::now() - start).count();
   const double accuracy = evaluate(net, test);
   if (rank == 0) {
-    std::printf("final: test accuracy %.4f on %lld images; %.0f images/sec over %d ranks; "
-                "wall time %.1f s\n",
-                accuracy, static_cast<long long>(test.images.size(0)), images_trained / wall, size,
-                wall);
+    std::printf(
+        "final: test accuracy %.4f on %lld images; %.0f images/sec over %d ranks; "
+        "wall time %.1f s\n",
+        accuracy, static_cast<long long>(test.images.size(0)), images_trained / wall, size, wall);
   }
   hvd::shutdown();
   return 0;

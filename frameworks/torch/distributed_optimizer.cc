@@ -201,7 +201,7 @@ void DistributedOptimizer::zero_grad() {
     for (auto& slot : impl_->slots)
       slot.passes = 0;
   }
-  impl_->inner.zero_grad();
+  impl_->inner.zero_grad();  // the inner optimizer's own semantics (1.13: zeros in place)
 }
 
 DistributedOptimizer::SkipSynchronize::SkipSynchronize(DistributedOptimizer* optimizer)

@@ -1,10 +1,11 @@
 #include "idx_file.h"
 
+#include <zlib.h>
+
 #include <cstdio>
 #include <string>
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 namespace {
 
