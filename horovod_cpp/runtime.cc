@@ -6,6 +6,7 @@
 
 #include "collectives/mpi_control_channel.h"
 #include "horovod_cpp/allgather_op.h"
+#include "horovod_cpp/allocator_tuning.h"
 #include "horovod_cpp/broadcast_op.h"
 #include "horovod_cpp/logging.h"
 #include "horovod_cpp/rank_ranges.h"
@@ -33,8 +34,12 @@ StatusOr<std::unique_ptr<Runtime>> Runtime::create(HandleTable* handles) {
   const int rank = mpi->topology().rank;
   set_log_rank(rank);
   set_log_level(settings.value().log_level);
-  if (rank == 0)
-    log_message(LogLevel::Info, settings.value().describe());
+  const std::string allocator = settings.value().malloc_tuning
+                                    ? tune_process_allocator()
+                                    : "left as it is (HOROVOD_MALLOC_TUNING=0)";
+  if (rank == 0) {
+    log_message(LogLevel::Info, settings.value().describe() + "\n  allocator: " + allocator);
+  }
   if (!settings.value().timeline_path.empty() && rank == 0) {
     log_message(LogLevel::Warning,
                 "HOROVOD_TIMELINE is set but the timeline is not implemented yet; ignoring it");

@@ -112,6 +112,9 @@ StatusOr<Settings> Settings::from_environment(const EnvLookup& lookup) {
   if (value_of("HOROVOD_STALL_CHECK_DISABLE", &text)) {
     HVD_ASSIGN_OR_RETURN(s.stall_check_disabled, parse_bool("HOROVOD_STALL_CHECK_DISABLE", text));
   }
+  if (value_of("HOROVOD_MALLOC_TUNING", &text)) {
+    HVD_ASSIGN_OR_RETURN(s.malloc_tuning, parse_bool("HOROVOD_MALLOC_TUNING", text));
+  }
   if (value_of("HOROVOD_LOG_LEVEL", &text)) {
     HVD_ASSIGN_OR_RETURN(s.log_level, parse_log_level("HOROVOD_LOG_LEVEL", text));
   }
@@ -129,6 +132,7 @@ std::string Settings::describe() const {
       << (stall_check_disabled ? " (disabled by HOROVOD_STALL_CHECK_DISABLE)" : "") << "\n"
       << "  HOROVOD_STALL_SHUTDOWN_TIME_SECONDS = " << stall_shutdown_time.count() << " s"
       << (stall_shutdown_time.count() == 0 ? " (off)" : "") << "\n"
+      << "  HOROVOD_MALLOC_TUNING = " << (malloc_tuning ? "1" : "0") << "\n"
       << "  HOROVOD_LOG_LEVEL = " << log_level_name(log_level);
   return out.str();
 }

@@ -24,6 +24,8 @@ struct Settings {
   std::chrono::seconds stall_check_time{60};
   std::chrono::seconds stall_shutdown_time{0};
   bool stall_check_disabled = false;
+  // HOROVOD_MALLOC_TUNING: fix glibc's mmap/trim thresholds at init (allocator_tuning.h).
+  bool malloc_tuning = true;
   // HOROVOD_LOG_LEVEL: trace, debug, info, warning, error, fatal.
   LogLevel log_level = LogLevel::Warning;
 

@@ -23,6 +23,7 @@ TEST(SettingsTest, DefaultsWhenNothingIsSet) {
   EXPECT_EQ(s.value().stall_shutdown_time, std::chrono::seconds(0));
   EXPECT_EQ(s.value().log_level, LogLevel::Warning);
   EXPECT_TRUE(s.value().timeline_path.empty());
+  EXPECT_TRUE(s.value().malloc_tuning);
 }
 
 TEST(SettingsTest, ReadsEveryVariable) {
@@ -69,7 +70,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"HOROVOD_CYCLE_TIME", "-0.5"}, BadValue{"HOROVOD_CYCLE_TIME", "nan"},
         BadValue{"HOROVOD_CYCLE_TIME", "1e9"}, BadValue{"HOROVOD_STALL_CHECK_TIME_SECONDS", "1.5"},
         BadValue{"HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", "-3"},
-        BadValue{"HOROVOD_STALL_CHECK_DISABLE", "maybe"}, BadValue{"HOROVOD_LOG_LEVEL", "loud"}));
+        BadValue{"HOROVOD_STALL_CHECK_DISABLE", "maybe"}, BadValue{"HOROVOD_LOG_LEVEL", "loud"},
+        BadValue{"HOROVOD_MALLOC_TUNING", "yes please"}));
 
 TEST(SettingsTest, DescribeGivesUnits) {
   auto s = parse({});
