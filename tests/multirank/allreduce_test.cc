@@ -19,9 +19,7 @@ using hvd_test::expect_error;
 using hvd_test::expected;
 using hvd_test::matches;
 
-const std::vector<torch::ScalarType> kDtypes = {torch::kUInt8,   torch::kInt8,    torch::kInt32,
-                                                torch::kInt64,   torch::kFloat16, torch::kBFloat16,
-                                                torch::kFloat32, torch::kFloat64};
+const std::vector<torch::ScalarType>& kDtypes = hvd_test::kNumericDtypes;
 const std::vector<ReduceOp> kOps = {ReduceOp::Average, ReduceOp::Sum, ReduceOp::Min, ReduceOp::Max,
                                     ReduceOp::Product};
 const std::vector<std::vector<int64_t>> kShapes = {

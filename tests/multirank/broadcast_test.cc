@@ -12,9 +12,7 @@ namespace {
 using hvd_test::contribution;
 using hvd_test::expect_error;
 
-const std::vector<torch::ScalarType> kDtypes = {torch::kUInt8,   torch::kInt8,    torch::kInt32,
-                                                torch::kInt64,   torch::kFloat16, torch::kBFloat16,
-                                                torch::kFloat32, torch::kFloat64, torch::kBool};
+const std::vector<torch::ScalarType>& kDtypes = hvd_test::kEveryDtype;
 const std::vector<std::vector<int64_t>> kShapes = {{}, {0}, {1}, {17}, {3, 4, 5}};
 
 TEST(BroadcastTest, EveryDtypeShapeAndRoot) {

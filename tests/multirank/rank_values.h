@@ -10,6 +10,14 @@
 
 namespace hvd_test {
 
+// Every dtype the API reduces, and every dtype it moves (bool too).
+inline const std::vector<torch::ScalarType> kNumericDtypes = {
+    torch::kUInt8,   torch::kInt8,     torch::kInt32,   torch::kInt64,
+    torch::kFloat16, torch::kBFloat16, torch::kFloat32, torch::kFloat64};
+inline const std::vector<torch::ScalarType> kEveryDtype = {
+    torch::kUInt8,    torch::kInt8,    torch::kInt32,   torch::kInt64, torch::kFloat16,
+    torch::kBFloat16, torch::kFloat32, torch::kFloat64, torch::kBool};
+
 // Rank r contributes (r + 1) * (i % 3 + 1) at flat position i. Every partial sum or product
 // of these over up to 4 ranks is 2^a * 3^b with b <= 5, so each is exact even in bfloat16.
 inline torch::Tensor contribution(int rank, at::IntArrayRef shape, torch::ScalarType dtype) {
