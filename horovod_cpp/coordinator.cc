@@ -1,54 +1,192 @@
 #include "horovod_cpp/coordinator.h"
 
+#include <algorithm>
+
 #include "horovod_cpp/fusion_planner.h"
 #include "horovod_cpp/response_builder.h"
 
 namespace hvd {
+namespace {
+
+Response error_for(const std::string& name, const std::string& message) {
+  Response error;
+  error.type = ResponseType::Error;
+  error.names = {name};
+  error.error_message = message;
+  return error;
+}
+
+}  // namespace
 
 Coordinator::Coordinator(int size, std::int64_t fusion_threshold_bytes)
-    : size_(size), fusion_threshold_bytes_(fusion_threshold_bytes) {}
+    : size_(size), fusion_threshold_bytes_(fusion_threshold_bytes), joined_(size, false) {}
 
 ResponseList Coordinator::compute(const std::vector<RequestList>& per_rank) {
   ResponseList out;
   std::vector<Response> ready;
+  bool someone_joined = false;
   for (int rank = 0; rank < static_cast<int>(per_rank.size()); ++rank) {
     if (per_rank[rank].shutdown)
       out.shutdown_ranks.push_back(rank);
     if (!per_rank[rank].requests.empty())
       out.progress = true;
     for (const Request& request : per_rank[rank].requests) {
-      PendingTensor& pending = pending_[request.name];
-      if (pending.submitted.empty()) {
-        pending.by_rank.resize(size_);
-        pending.submitted.assign(size_, false);
-      }
-      if (pending.submitted[rank]) {
-        // The tensor queue refuses a second in-flight use of a name, so this is a protocol
-        // violation; fail the name everywhere rather than guess.
-        Response error;
-        error.type = ResponseType::Error;
-        error.names = {request.name};
-        error.error_message = std::string(op_type_name(request.op)) + " '" + request.name +
-                              "': rank " + std::to_string(rank) +
-                              " submitted it twice before it completed";
-        ready.push_back(std::move(error));
-        pending_.erase(request.name);
-        continue;
-      }
-      Request& slot = pending.by_rank[rank];
-      slot = request;
-      slot.rank = rank;  // trust the sender's position, not its claim
-      pending.submitted[rank] = true;
-      if (++pending.count == size_) {
-        ready.push_back(build_response(pending.by_rank));
-        pending_.erase(request.name);
+      if (request.op == OpType::Join) {
+        join(rank);
+        someone_joined = true;
+      } else {
+        accept(rank, request, &ready);
       }
     }
+  }
+  if (someone_joined) {
+    // Names that waited only for the ranks that just joined are complete now.
+    std::vector<std::pair<std::uint64_t, std::string>> now_complete;
+    for (const auto& [name, pending] : pending_) {
+      if (complete(pending))
+        now_complete.emplace_back(pending.arrival, name);
+    }
+    std::sort(now_complete.begin(), now_complete.end());
+    for (const auto& entry : now_complete)
+      release(entry.second, &ready);
+  }
+  // Failing a group waits for the end of the cycle: a member completes only once every rank
+  // has sent its whole group (groups are queued atomically), so by now every member that will
+  // ever arrive has, and none is left behind to wait forever.
+  for (const auto& [group, cause] : failed_groups_)
+    fail_group(group, cause, &ready);
+  failed_groups_.clear();
+  if (joined_count_ == size_) {
+    Response done;
+    done.type = ResponseType::Join;
+    done.names = {kJoinName};
+    done.element_counts = {1};
+    done.root_rank = last_joined_rank_;
+    ready.push_back(std::move(done));
+    joined_.assign(size_, false);
+    joined_count_ = 0;
+    last_joined_rank_ = -1;
   }
   if (!ready.empty())
     out.progress = true;
   out.responses = plan_fusion(std::move(ready), fusion_threshold_bytes_);
   return out;
+}
+
+void Coordinator::accept(int rank, const Request& request, std::vector<Response>* ready) {
+  PendingTensor& pending = pending_[request.name];
+  if (pending.submitted.empty()) {
+    pending.by_rank.resize(size_);
+    pending.submitted.assign(size_, false);
+    pending.arrival = next_arrival_++;
+  }
+  if (pending.submitted[rank]) {
+    // The tensor queue refuses a second in-flight use of a name, so this is a protocol
+    // violation; fail the name everywhere rather than guess.
+    ready->push_back(error_for(request.name, std::string(op_type_name(request.op)) + " '" +
+                                                 request.name + "': rank " + std::to_string(rank) +
+                                                 " submitted it twice before it completed"));
+    pending_.erase(request.name);
+    return;
+  }
+  Request& slot = pending.by_rank[rank];
+  slot = request;
+  slot.rank = rank;  // trust the sender's position, not its claim
+  pending.submitted[rank] = true;
+  if (complete(pending))
+    release(request.name, ready);
+}
+
+void Coordinator::join(int rank) {
+  if (joined_[rank])
+    return;  // the queue allows one join in flight per rank; a repeat changes nothing
+  joined_[rank] = true;
+  ++joined_count_;
+  last_joined_rank_ = rank;
+}
+
+bool Coordinator::complete(const PendingTensor& pending) const {
+  for (int r = 0; r < size_; ++r) {
+    if (!pending.submitted[r] && !joined_[r])
+      return false;
+  }
+  return true;
+}
+
+void Coordinator::release(const std::string& name, std::vector<Response>* ready) {
+  auto it = pending_.find(name);
+  std::vector<Request> submitted;
+  std::vector<int> joined;
+  for (int r = 0; r < size_; ++r) {
+    if (it->second.submitted[r])
+      submitted.push_back(std::move(it->second.by_rank[r]));
+    else
+      joined.push_back(r);
+  }
+  pending_.erase(it);
+  Response response = build_response(submitted, size_, joined);
+  if (response.type != ResponseType::Error) {
+    if (submitted.front().group_size > 0)
+      hold_group_member(submitted.front(), std::move(response), ready);
+    else
+      ready->push_back(std::move(response));
+    return;
+  }
+  // Ranks may even disagree on whether this is a group member: fail every group named.
+  std::vector<std::string> groups;
+  for (const Request& r : submitted) {
+    if (r.group_size > 0 && std::find(groups.begin(), groups.end(), r.group) == groups.end())
+      groups.push_back(r.group);
+  }
+  for (const std::string& group : groups)
+    failed_groups_.emplace_back(group, response.error_message);
+  ready->push_back(std::move(response));
+}
+
+void Coordinator::hold_group_member(const Request& request, Response response,
+                                    std::vector<Response>* ready) {
+  HeldGroup& group = groups_[request.group];
+  if (group.members.empty()) {
+    group.members.resize(request.group_size);
+    group.ready.assign(request.group_size, false);
+  }
+  group.members[request.group_index] = std::move(response);
+  group.ready[request.group_index] = true;
+  if (++group.ready_count < request.group_size)
+    return;
+  for (Response& member : group.members)
+    ready->push_back(std::move(member));
+  groups_.erase(request.group);
+}
+
+// One member failed: the group cannot run as a unit, so every other member fails now too,
+// held or still pending, with the cause in its message.
+void Coordinator::fail_group(const std::string& group, const std::string& cause,
+                             std::vector<Response>* ready) {
+  const std::string message =
+      "grouped_allreduce '" + group + "' did not run because a member failed: " + cause;
+  auto held = groups_.find(group);
+  if (held != groups_.end()) {
+    for (size_t i = 0; i < held->second.members.size(); ++i) {
+      if (held->second.ready[i])
+        ready->push_back(error_for(held->second.members[i].names.front(), message));
+    }
+    groups_.erase(held);
+  }
+  std::vector<std::pair<std::uint64_t, std::string>> still_pending;
+  for (const auto& [name, pending] : pending_) {
+    for (int r = 0; r < size_; ++r) {
+      if (pending.submitted[r] && pending.by_rank[r].group == group) {
+        still_pending.emplace_back(pending.arrival, name);
+        break;
+      }
+    }
+  }
+  std::sort(still_pending.begin(), still_pending.end());
+  for (const auto& entry : still_pending) {
+    ready->push_back(error_for(entry.second, message));
+    pending_.erase(entry.second);
+  }
 }
 
 }  // namespace hvd

@@ -1,11 +1,18 @@
 // Rank 0's half of negotiation: remembers which ranks have submitted which tensor names
 // across cycles, and when a name is complete on every rank turns it into a response.
+//
+// A name is complete when every rank has either submitted it or joined (hvd::join); joined
+// ranks then contribute zeros. Members of a grouped_allreduce are held back until the whole
+// group is complete, then released together, in member order, into the same cycle (so the
+// fusion planner can fuse them and no group is split across cycles). When every rank has
+// joined, a Join response carries the rank that joined last, and the join state resets.
 // Thread: background only (of rank 0).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "horovod_cpp/message.h"
@@ -18,7 +25,8 @@ class Coordinator {
 
   // `per_rank[r]` is what rank r sent this cycle. Returns the fused, ordered response list
   // every rank will run. Names become ready in the order of (rank, position) of the request
-  // that completed them, so the order is deterministic.
+  // that completed them, then (after a join) in submission order, so the order is
+  // deterministic.
   ResponseList compute(const std::vector<RequestList>& per_rank);
 
   // Names submitted by some ranks but not all.
@@ -28,12 +36,32 @@ class Coordinator {
   struct PendingTensor {
     std::vector<Request> by_rank;  // indexed by rank; meaningful where submitted[r]
     std::vector<bool> submitted;
-    int count = 0;
+    std::uint64_t arrival = 0;  // orders names completed by a join
   };
+  // Members of one grouped_allreduce that are complete, by member index.
+  struct HeldGroup {
+    std::vector<Response> members;
+    std::vector<bool> ready;
+    int ready_count = 0;
+  };
+
+  void accept(int rank, const Request& request, std::vector<Response>* ready);
+  void join(int rank);
+  bool complete(const PendingTensor& pending) const;
+  // Builds the response for a complete name, and moves it (or its whole group) to `ready`.
+  void release(const std::string& name, std::vector<Response>* ready);
+  void hold_group_member(const Request& request, Response response, std::vector<Response>* ready);
+  void fail_group(const std::string& group, const std::string& cause, std::vector<Response>* ready);
 
   const int size_;
   const std::int64_t fusion_threshold_bytes_;
   std::unordered_map<std::string, PendingTensor> pending_;
+  std::unordered_map<std::string, HeldGroup> groups_;
+  std::vector<std::pair<std::string, std::string>> failed_groups_;  // this cycle: group, cause
+  std::uint64_t next_arrival_ = 0;
+  std::vector<bool> joined_;
+  int joined_count_ = 0;
+  int last_joined_rank_ = -1;
 };
 
 }  // namespace hvd

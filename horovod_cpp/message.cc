@@ -48,6 +48,15 @@ void put_int64s(ByteWriter* out, const std::vector<std::int64_t>& values) {
     out->put(v);
 }
 
+Status get_int64s(ByteReader* in, std::vector<std::int64_t>* values) {
+  std::uint32_t count = 0;
+  HVD_RETURN_IF_ERROR(in->get_count(&count, sizeof(std::int64_t)));
+  values->resize(count);
+  for (auto& v : *values)
+    HVD_RETURN_IF_ERROR(in->get(&v));
+  return Status::ok();
+}
+
 Status get_non_negative_int64s(ByteReader* in, std::vector<std::int64_t>* values,
                                const char* what) {
   std::uint32_t count = 0;
@@ -74,6 +83,10 @@ void put_request(ByteWriter* out, const Request& r) {
   out->put(r.prescale);
   out->put(r.postscale);
   out->put(r.root_rank);
+  put_int64s(out, r.splits);
+  out->put_string(r.group);
+  out->put(r.group_size);
+  out->put(r.group_index);
 }
 
 Status get_request(ByteReader* in, Request* r) {
@@ -96,7 +109,18 @@ Status get_request(ByteReader* in, Request* r) {
   }
   HVD_RETURN_IF_ERROR(in->get(&r->prescale));
   HVD_RETURN_IF_ERROR(in->get(&r->postscale));
-  return get_rank(in, &r->root_rank);
+  HVD_RETURN_IF_ERROR(get_rank(in, &r->root_rank));
+  // Splits may be negative: that is the user's mistake, which the coordinator reports.
+  HVD_RETURN_IF_ERROR(get_int64s(in, &r->splits));
+  HVD_RETURN_IF_ERROR(in->get_string(&r->group));
+  HVD_RETURN_IF_ERROR(in->get(&r->group_size));
+  HVD_RETURN_IF_ERROR(in->get(&r->group_index));
+  if (r->group_size < 0 ||
+      (r->group_size > 0 && (r->group_index < 0 || r->group_index >= r->group_size))) {
+    return Status::error("malformed control message: group member " +
+                         std::to_string(r->group_index) + " of " + std::to_string(r->group_size));
+  }
+  return Status::ok();
 }
 
 void put_response(ByteWriter* out, const Response& r) {
@@ -149,7 +173,8 @@ Status expect_end(const ByteReader& in) {
 bool Request::operator==(const Request& o) const {
   return rank == o.rank && op == o.op && dtype == o.dtype && reduce_op == o.reduce_op &&
          device == o.device && name == o.name && shape == o.shape && prescale == o.prescale &&
-         postscale == o.postscale && root_rank == o.root_rank;
+         postscale == o.postscale && root_rank == o.root_rank && splits == o.splits &&
+         group == o.group && group_size == o.group_size && group_index == o.group_index;
 }
 
 std::string RequestList::serialize() const {
@@ -168,8 +193,8 @@ StatusOr<RequestList> RequestList::parse(const std::string& bytes) {
   HVD_RETURN_IF_ERROR(in.get(&shutdown));
   list.shutdown = shutdown != 0;
   std::uint32_t count = 0;
-  // A request is at least its fixed-size fields: 4+1+1+1+4+4+4+8+8+4 bytes.
-  HVD_RETURN_IF_ERROR(in.get_count(&count, 39));
+  // A request is at least its fixed-size fields: 4+1+1+1+4+4+4+8+8+4+4+4+4+4 bytes.
+  HVD_RETURN_IF_ERROR(in.get_count(&count, 55));
   list.requests.resize(count);
   for (auto& r : list.requests)
     HVD_RETURN_IF_ERROR(get_request(&in, &r));

@@ -22,7 +22,12 @@ struct Request {
   std::vector<std::int64_t> shape;
   double prescale = 1.0;
   double postscale = 1.0;
-  std::int32_t root_rank = 0;  // Broadcast only
+  std::int32_t root_rank = 0;        // Broadcast only
+  std::vector<std::int64_t> splits;  // Alltoall only: rows sent to each rank; empty = even
+  // grouped_allreduce members: the group's name, its member count, and this member's place.
+  std::string group;
+  std::int32_t group_size = 0;
+  std::int32_t group_index = 0;
 
   bool operator==(const Request& other) const;
 };
@@ -36,8 +41,17 @@ struct RequestList {
   static StatusOr<RequestList> parse(const std::string& bytes);
 };
 
-enum class ResponseType : std::uint8_t { Allreduce, Allgather, Broadcast, Error };
-constexpr int kNumResponseTypes = 4;
+enum class ResponseType : std::uint8_t {
+  Allreduce,
+  Allgather,
+  Broadcast,
+  Error,
+  Reducescatter,
+  Alltoall,
+  Barrier,
+  Join,
+};
+constexpr int kNumResponseTypes = 8;
 
 // One collective call every rank makes, over `names` in this order (several when fused).
 struct Response {
@@ -46,7 +60,7 @@ struct Response {
   std::vector<std::int64_t> element_counts;  // one per name
   std::vector<std::int64_t> dim0_by_rank;    // Allgather only: each rank's dim 0
   std::string error_message;                 // Error only
-  std::int32_t root_rank = 0;                // Broadcast only
+  std::int32_t root_rank = 0;                // Broadcast: the root; Join: the last rank to join
   DataType dtype = DataType::Float32;
   ReduceOp reduce_op = ReduceOp::Sum;
   std::int32_t device = kCpuDevice;

@@ -7,8 +7,19 @@
 
 namespace hvd {
 
-enum class OpType : std::uint8_t { Allreduce, Allgather, Broadcast };
-constexpr int kNumOpTypes = 3;
+enum class OpType : std::uint8_t {
+  Allreduce,
+  Allgather,
+  Broadcast,
+  Reducescatter,
+  Alltoall,
+  Barrier,
+  Join,
+};
+constexpr int kNumOpTypes = 7;
+
+// The name every rank's hvd::join() negotiates under.
+inline constexpr const char* kJoinName = "hvd::join";
 
 inline const char* op_type_name(OpType op) {
   switch (op) {
@@ -18,6 +29,14 @@ inline const char* op_type_name(OpType op) {
       return "allgather";
     case OpType::Broadcast:
       return "broadcast";
+    case OpType::Reducescatter:
+      return "reducescatter";
+    case OpType::Alltoall:
+      return "alltoall";
+    case OpType::Barrier:
+      return "barrier";
+    case OpType::Join:
+      return "join";
   }
   return "unknown";
 }

@@ -11,6 +11,20 @@ StatusOr<Handle> enqueue_entry(TensorTableEntry entry, const char* caller) {
   return runtime->enqueue(std::move(entry));
 }
 
+StatusOr<std::vector<Handle>> enqueue_group(std::vector<TensorTableEntry> entries,
+                                            std::string group, const char* caller) {
+  HVD_ASSIGN_OR_RETURN(std::shared_ptr<Runtime> runtime, current_runtime(caller));
+  if (group.empty())
+    group = runtime->auto_group_name();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    entries[i].name = group + "[" + std::to_string(i) + "]";
+    entries[i].group = group;
+    entries[i].group_size = static_cast<int>(entries.size());
+    entries[i].group_index = static_cast<int>(i);
+  }
+  return runtime->enqueue_all(std::move(entries));
+}
+
 StatusOr<bool> poll_handle(Handle handle) {
   return global_handles().poll(handle);
 }

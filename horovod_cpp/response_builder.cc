@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "horovod_cpp/rank_ranges.h"
+#include "horovod_cpp/status.h"
 
 namespace hvd {
 namespace {
@@ -76,6 +77,39 @@ std::string trailing_dims(const Request& r) {
   return "[*" + (rest.empty() ? std::string("]") : ", " + text.substr(1));
 }
 
+std::string group_of(const Request& r) {
+  if (r.group_size == 0)
+    return "no group";
+  return "group '" + r.group + "' of " + std::to_string(r.group_size);
+}
+
+// Problems with one rank's alltoall splits, or "" when they are valid for `size` ranks.
+std::string splits_problem(const Request& r, int size) {
+  const std::int64_t rows = r.shape[0];
+  if (r.splits.empty()) {
+    if (rows % size == 0)
+      return "";
+    return "dim 0 of " + std::to_string(rows) + " does not divide evenly over " +
+           std::to_string(size) + " ranks and no splits were given";
+  }
+  if (static_cast<int>(r.splits.size()) != size) {
+    return std::to_string(r.splits.size()) + " splits for " + std::to_string(size) + " ranks";
+  }
+  std::int64_t total = 0;
+  for (size_t i = 0; i < r.splits.size(); ++i) {
+    const std::int64_t split = r.splits[i];
+    if (split < 0)
+      return "split " + std::to_string(i) + " is negative (" + std::to_string(split) + ")";
+    if (split > INT64_MAX - total)
+      return "splits overflow int64 when summed";
+    total += split;
+  }
+  if (total != rows) {
+    return "splits sum to " + std::to_string(total) + " but dim 0 is " + std::to_string(rows);
+  }
+  return "";
+}
+
 using Check = std::pair<const char*, std::function<std::string(const Request&)>>;
 
 // What must agree across ranks, by op; the first disagreement found is reported.
@@ -85,6 +119,7 @@ std::vector<Check> checks_for(OpType op) {
       {"the device kind",
        [](const Request& r) { return std::string(r.device == kCpuDevice ? "CPU" : "GPU"); }},
       {"dtype", [](const Request& r) { return std::string(data_type_name(r.dtype)); }},
+      {"the group (grouped_allreduce)", group_of},
   };
   switch (op) {
     case OpType::Allreduce:
@@ -100,24 +135,74 @@ std::vector<Check> checks_for(OpType op) {
       checks.push_back({"root_rank", [](const Request& r) { return std::to_string(r.root_rank); }});
       checks.push_back({"shape", [](const Request& r) { return shape_to_string(r.shape); }});
       break;
+    case OpType::Reducescatter:
+      checks.push_back({"the reduce op",
+                        [](const Request& r) { return std::string(reduce_op_name(r.reduce_op)); }});
+      checks.push_back({"shape", [](const Request& r) { return shape_to_string(r.shape); }});
+      break;
     case OpType::Allgather:
+    case OpType::Alltoall:
       checks.push_back({"the dimensions after dim 0", trailing_dims});
+      break;
+    case OpType::Barrier:
+    case OpType::Join:
       break;
   }
   return checks;
 }
 
+// Per-rank problems that are not disagreements: one message naming each offending rank.
+std::string local_problems(const std::vector<Request>& submitted, int size) {
+  std::string out;
+  for (const Request& r : submitted) {
+    std::int64_t elements = 0;
+    std::string problem = checked_element_count(r.shape, r.dtype, &elements).message();
+    if (problem.empty() && r.op == OpType::Alltoall && !r.shape.empty())
+      problem = splits_problem(r, size);
+    if (!problem.empty())
+      out +=
+          std::string(out.empty() ? "" : "; ") + "rank " + std::to_string(r.rank) + ": " + problem;
+  }
+  return out;
+}
+
+Status check_dim0(const Request& first) {
+  if (!first.shape.empty())
+    return Status::ok();
+  return Status::error("a scalar has no dim 0 to " +
+                       std::string(first.op == OpType::Reducescatter ? "scatter" : "split"));
+}
+
 }  // namespace
 
-Response build_response(const std::vector<Request>& by_rank) {
-  const Request& first = by_rank.front();
+Response build_response(const std::vector<Request>& submitted, int size,
+                        const std::vector<int>& joined) {
+  const Request& first = submitted.front();
   // The operation check comes first, so the op-specific checks below only see one op type.
   for (const auto& [attribute, value_of] : checks_for(first.op)) {
     std::string problem;
-    if (describe_disagreement(by_rank, attribute, value_of, &problem)) {
+    if (describe_disagreement(submitted, attribute, value_of, &problem)) {
       return error_response(first, problem);
     }
   }
+  if (!joined.empty() && first.op != OpType::Allreduce) {
+    return error_response(first, "cannot run while " + describe_ranks(joined) +
+                                     (joined.size() == 1 ? " has" : " have") +
+                                     " joined (hvd::join); only allreduce can, with joined ranks "
+                                     "contributing zeros");
+  }
+  if (first.op == OpType::Allgather || first.op == OpType::Alltoall ||
+      first.op == OpType::Reducescatter) {
+    if (first.shape.empty() && first.op == OpType::Allgather)
+      return error_response(first, "a scalar has no dim 0 to gather");
+    Status dim0 = check_dim0(first);
+    if (!dim0.is_ok())
+      return error_response(first, dim0.message());
+  }
+  const std::string problems = local_problems(submitted, size);
+  if (!problems.empty())
+    return error_response(first, problems);
+
   Response response;
   response.names = {first.name};
   response.dtype = first.dtype;
@@ -135,13 +220,31 @@ Response build_response(const std::vector<Request>& by_rank) {
       response.type = ResponseType::Broadcast;
       response.root_rank = first.root_rank;
       break;
+    case OpType::Reducescatter:
+      if (first.reduce_op != ReduceOp::Sum && first.reduce_op != ReduceOp::Average) {
+        return error_response(first, std::string("reduce op ") + reduce_op_name(first.reduce_op) +
+                                         " is not supported (Sum or Average only)");
+      }
+      response.type = ResponseType::Reducescatter;
+      response.reduce_op = first.reduce_op;
+      break;
+    case OpType::Alltoall:
+      response.type = ResponseType::Alltoall;
+      // Counts differ per rank; what all share is the size of one dim-0 row.
+      counted = checked_element_count({first.shape.begin() + 1, first.shape.end()}, first.dtype,
+                                      &elements);
+      break;
+    case OpType::Barrier:
+      response.type = ResponseType::Barrier;
+      elements = 0;
+      break;
+    case OpType::Join:
+      return error_response(first, "internal: join is matched by the coordinator");
     case OpType::Allgather: {
-      if (first.shape.empty())
-        return error_response(first, "a scalar has no dim 0 to gather");
       response.type = ResponseType::Allgather;
       std::vector<std::int64_t> gathered = first.shape;
       gathered[0] = 0;
-      for (const Request& r : by_rank) {
+      for (const Request& r : submitted) {
         if (r.shape[0] > INT64_MAX - gathered[0]) {
           return error_response(first, "the gathered dim 0 overflows int64");
         }

@@ -4,12 +4,16 @@
 #include <sys/prctl.h>
 #endif
 
+#include <cstring>
+
 #include "collectives/mpi_control_channel.h"
 #include "horovod_cpp/allgather_op.h"
 #include "horovod_cpp/allocator_tuning.h"
+#include "horovod_cpp/alltoall_op.h"
 #include "horovod_cpp/broadcast_op.h"
 #include "horovod_cpp/logging.h"
 #include "horovod_cpp/rank_ranges.h"
+#include "horovod_cpp/reducescatter_op.h"
 
 namespace hvd {
 namespace {
@@ -63,9 +67,11 @@ Runtime::~Runtime() {
   shutdown();
 }
 
-StatusOr<Handle> Runtime::enqueue(TensorTableEntry entry) {
+namespace {
+
+Request request_for(const TensorTableEntry& entry, int rank) {
   Request request;
-  request.rank = topology().rank;
+  request.rank = rank;
   request.op = entry.op;
   request.dtype = entry.dtype;
   request.reduce_op = entry.reduce_op;
@@ -75,25 +81,54 @@ StatusOr<Handle> Runtime::enqueue(TensorTableEntry entry) {
   request.prescale = entry.prescale;
   request.postscale = entry.postscale;
   request.root_rank = entry.root_rank;
+  request.splits = entry.splits;
+  request.group = entry.group;
+  request.group_size = entry.group_size;
+  request.group_index = entry.group_index;
+  return request;
+}
 
-  const Handle handle = handles_->allocate();
-  auto user_callback = std::move(entry.callback);
-  entry.callback = [handles = handles_, handle, user_callback](const Status& status) {
-    if (user_callback)
-      user_callback(status);
-    handles->complete(handle, status);
-  };
-  Status pushed = queue_.push(std::move(entry), std::move(request));
+}  // namespace
+
+StatusOr<Handle> Runtime::enqueue(TensorTableEntry entry) {
+  std::vector<TensorTableEntry> entries;
+  entries.push_back(std::move(entry));
+  HVD_ASSIGN_OR_RETURN(std::vector<Handle> handles, enqueue_all(std::move(entries)));
+  return handles.front();
+}
+
+StatusOr<std::vector<Handle>> Runtime::enqueue_all(std::vector<TensorTableEntry> entries) {
+  std::vector<Request> requests;
+  std::vector<Handle> handles;
+  for (TensorTableEntry& entry : entries) {
+    requests.push_back(request_for(entry, topology().rank));
+    const Handle handle = handles_->allocate();
+    handles.push_back(handle);
+    auto user_callback = std::move(entry.callback);
+    entry.callback = [handles = handles_, handle, user_callback](const Status& status) {
+      if (user_callback)
+        user_callback(status);
+      handles->complete(handle, status);
+    };
+  }
+  const auto count = static_cast<std::int64_t>(entries.size());
+  Status pushed = queue_.push_all(std::move(entries), std::move(requests));
   if (!pushed.is_ok()) {
-    handles_->release(handle);
+    for (Handle handle : handles)
+      handles_->release(handle);
     return pushed;
   }
-  RuntimeCounters::add(counters_.tensors_submitted, 1);
-  return handle;
+  RuntimeCounters::add(counters_.tensors_submitted, count);
+  return handles;
 }
 
 std::string Runtime::auto_name(OpType op) {
-  return std::string(op_type_name(op)) + ".noname." + std::to_string(auto_name_counter_++);
+  const auto n = auto_name_counters_[static_cast<int>(op)]++;
+  return std::string(op_type_name(op)) + ".noname." + std::to_string(n);
+}
+
+std::string Runtime::auto_group_name() {
+  return "grouped_allreduce.noname." + std::to_string(auto_name_counters_[kNumOpTypes]++);
 }
 
 void Runtime::shutdown() {
@@ -170,6 +205,10 @@ Status Runtime::run_until_shutdown() {
     std::this_thread::yield();
     RequestList mine;
     mine.requests = queue_.drain_requests();
+    for (const Request& request : mine.requests) {
+      if (request.op == OpType::Join)
+        joined_ = true;
+    }
     mine.shutdown = shutdown_requested_;
     StatusOr<ResponseList> negotiated = controller_->negotiate(mine);
     if (!negotiated.is_ok()) {
@@ -193,39 +232,75 @@ Status Runtime::shutdown_reason(const ResponseList& responses) {
 
 Status Runtime::execute(const Response& response) {
   std::vector<TensorTableEntry> entries;
-  entries.reserve(response.names.size());
-  for (const std::string& name : response.names) {
-    std::optional<TensorTableEntry> entry = queue_.take(name);
-    if (!entry) {
-      // Every rank runs the same list; a name we never submitted means the protocol broke,
-      // and skipping the collective would leave the other ranks waiting in it.
-      return Status::error("horovod_cpp stopped: the coordinator scheduled '" + name +
-                           "', which this rank never submitted");
-    }
-    entries.push_back(std::move(*entry));
-  }
-  Status status;
-  switch (response.type) {
-    case ResponseType::Error:
-      status = Status::error(response.error_message);
-      break;
-    case ResponseType::Allreduce:
-      status = executor_->execute(response, entries);
-      break;
-    case ResponseType::Broadcast:
-      status = run_broadcast(response, entries.front(), *mpi_);
-      break;
-    case ResponseType::Allgather:
-      status = run_allgather(response, entries.front(), *mpi_);
-      break;
-  }
+  std::vector<std::vector<char>> zeros;
+  HVD_RETURN_IF_ERROR(take_entries(response, &entries, &zeros));
+  const Status status = run(response, entries);
   // Count before the callbacks run, so a caller woken by one sees its op in stats().
   if (status.is_ok() && response.type == ResponseType::Allreduce) {
     RuntimeCounters::add(counters_.tensors_reduced, static_cast<std::int64_t>(entries.size()));
   }
+  if (response.type == ResponseType::Join)
+    joined_ = false;
   for (TensorTableEntry& entry : entries)
     complete(entry, status);
   return Status::ok();
+}
+
+Status Runtime::take_entries(const Response& response, std::vector<TensorTableEntry>* entries,
+                             std::vector<std::vector<char>>* zeros) {
+  entries->reserve(response.names.size());
+  for (size_t i = 0; i < response.names.size(); ++i) {
+    const std::string& name = response.names[i];
+    std::optional<TensorTableEntry> entry = queue_.take(name);
+    if (entry) {
+      entries->push_back(std::move(*entry));
+      continue;
+    }
+    if (response.type == ResponseType::Error)
+      continue;  // e.g. a group member only other ranks submitted: nothing to fail here
+    if (response.type == ResponseType::Allreduce && joined_) {
+      TensorTableEntry stand_in;
+      stand_in.name = name;
+      stand_in.dtype = response.dtype;
+      stand_in.shape = {response.element_counts[i]};
+      zeros->emplace_back(static_cast<size_t>(stand_in.byte_size()), 0);
+      stand_in.input = zeros->back().data();
+      zeros->emplace_back(static_cast<size_t>(stand_in.byte_size()));
+      stand_in.output = zeros->back().data();
+      entries->push_back(std::move(stand_in));
+      continue;
+    }
+    // Every rank runs the same list; a name we never submitted means the protocol broke,
+    // and skipping the collective would leave the other ranks waiting in it.
+    return Status::error("horovod_cpp stopped: the coordinator scheduled '" + name +
+                         "', which this rank never submitted");
+  }
+  return Status::ok();
+}
+
+Status Runtime::run(const Response& response, std::vector<TensorTableEntry>& entries) {
+  switch (response.type) {
+    case ResponseType::Error:
+      return Status::error(response.error_message);
+    case ResponseType::Allreduce:
+      return executor_->execute(response, entries);
+    case ResponseType::Broadcast:
+      return run_broadcast(response, entries.front(), *mpi_);
+    case ResponseType::Allgather:
+      return run_allgather(response, entries.front(), *mpi_);
+    case ResponseType::Reducescatter:
+      return run_reducescatter(response, entries.front(), *mpi_);
+    case ResponseType::Alltoall:
+      return run_alltoall(response, entries.front(), *mpi_);
+    case ResponseType::Barrier:
+      return Status::ok();  // the response exists only once every rank has arrived
+    case ResponseType::Join: {
+      const std::int32_t last_joined = response.root_rank;
+      std::memcpy(entries.front().output, &last_joined, sizeof(last_joined));
+      return Status::ok();
+    }
+  }
+  return Status::error("internal: unknown response type");
 }
 
 void Runtime::complete(TensorTableEntry& entry, const Status& status) {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "collectives/mpi_context.h"
 #include "horovod_cpp/allreduce_executor.h"
@@ -39,8 +40,13 @@ class Runtime {
 
   // Thread: user threads. Queues the entry and returns its handle at once.
   StatusOr<Handle> enqueue(TensorTableEntry entry);
-  // Thread-safe. "<op>.noname.<n>" from a per-process counter.
+  // As enqueue, for several entries that must reach the coordinator together (a group):
+  // all are queued, or none.
+  StatusOr<std::vector<Handle>> enqueue_all(std::vector<TensorTableEntry> entries);
+  // Thread-safe. "<kind>.noname.<n>", counting each kind separately, so unnamed ops of
+  // different kinds may interleave differently on different ranks.
   std::string auto_name(OpType op);
+  std::string auto_group_name();
 
   const Topology& topology() const { return mpi_->topology(); }
   const Settings& settings() const { return settings_; }
@@ -61,6 +67,11 @@ class Runtime {
   Status run_until_shutdown();
   bool wait_for_work();  // false: nothing to negotiate yet
   Status execute(const Response& response);
+  // The entries a response names. A rank that has joined runs allreduces it never submitted
+  // with zeros, kept alive in `zeros`; error responses skip names this rank lacks.
+  Status take_entries(const Response& response, std::vector<TensorTableEntry>* entries,
+                      std::vector<std::vector<char>>* zeros);
+  Status run(const Response& response, std::vector<TensorTableEntry>& entries);
   void complete(TensorTableEntry& entry, const Status& status);
   static Status shutdown_reason(const ResponseList& responses);
 
@@ -74,8 +85,9 @@ class Runtime {
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<AllreduceExecutor> executor_;
   bool last_round_progressed_ = false;  // background thread only
+  bool joined_ = false;                 // background thread only: our join is negotiating
   std::atomic<bool> shutdown_requested_{false};
-  std::atomic<std::int64_t> auto_name_counter_{0};
+  std::atomic<std::int64_t> auto_name_counters_[kNumOpTypes + 1] = {};  // last: groups
 
   Mutex finish_mu_;
   CondVar finish_cv_{&finish_mu_};

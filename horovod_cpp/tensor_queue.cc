@@ -3,17 +3,33 @@
 namespace hvd {
 
 Status TensorQueue::push(TensorTableEntry entry, Request request) {
+  std::vector<TensorTableEntry> entries;
+  entries.push_back(std::move(entry));
+  std::vector<Request> requests;
+  requests.push_back(std::move(request));
+  return push_all(std::move(entries), std::move(requests));
+}
+
+Status TensorQueue::push_all(std::vector<TensorTableEntry> entries, std::vector<Request> requests) {
   MutexLock lock(&mu_);
   if (closed_reason_)
     return *closed_reason_;
-  if (in_flight_.count(entry.name) > 0) {
-    return Status::error(std::string(op_type_name(entry.op)) + " '" + entry.name +
-                         "': a tensor with this name is already in flight on this rank; "
-                         "synchronize it first or use another name");
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const TensorTableEntry& entry = entries[i];
+    bool repeated = in_flight_.count(entry.name) > 0;
+    for (size_t j = 0; j < i && !repeated; ++j)
+      repeated = entries[j].name == entry.name;
+    if (repeated) {
+      return Status::error(std::string(op_type_name(entry.op)) + " '" + entry.name +
+                           "': a tensor with this name is already in flight on this rank; "
+                           "synchronize it first or use another name");
+    }
   }
-  std::string name = entry.name;
-  in_flight_.emplace(std::move(name), std::move(entry));
-  new_requests_.push_back(std::move(request));
+  for (size_t i = 0; i < entries.size(); ++i) {
+    std::string name = entries[i].name;
+    in_flight_.emplace(std::move(name), std::move(entries[i]));
+    new_requests_.push_back(std::move(requests[i]));
+  }
   work_cv_.signal();
   return Status::ok();
 }

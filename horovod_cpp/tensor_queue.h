@@ -23,6 +23,10 @@ class TensorQueue {
   // Thread: user threads; never waits on communication. Fails at once if the name is
   // already in flight on this rank or the queue is closed (the status says why).
   Status push(TensorTableEntry entry, Request request) HVD_EXCLUDES(mu_);
+  // As push, for several entries at once: all are queued, or none (then the status names
+  // the first that could not be).
+  Status push_all(std::vector<TensorTableEntry> entries, std::vector<Request> requests)
+      HVD_EXCLUDES(mu_);
 
   // Thread: background only. Requests pushed since the last drain, in push order.
   std::vector<Request> drain_requests() HVD_EXCLUDES(mu_);

@@ -21,14 +21,22 @@ struct TensorTableEntry {
   ReduceOp reduce_op = ReduceOp::Average;
   double prescale = 1.0;
   double postscale = 1.0;
-  int root_rank = 0;  // Broadcast only
+  int root_rank = 0;                 // Broadcast only
+  std::vector<std::int64_t> splits;  // Alltoall only: rows sent to each rank; empty = even
+  // grouped_allreduce members only (see Request).
+  std::string group;
+  int group_size = 0;
+  int group_index = 0;
   // Contiguous buffers owned by the framework adapter, which keeps them alive until the
   // callback has run. input may equal output (in-place ops).
   const void* input = nullptr;
   void* output = nullptr;
-  // Ops whose output shape is known only after negotiation (allgather) leave `output` null and
-  // get it from here, on the background thread, with the final shape.
+  // Ops whose output shape is known only after negotiation (allgather, alltoall,
+  // reducescatter) leave `output` null and get it from here, on the background thread, with
+  // the final shape.
   std::function<StatusOr<void*>(const std::vector<std::int64_t>& shape)> allocate_output;
+  // Alltoall only: receives the rows that came from each rank, on the background thread.
+  std::function<void(const std::vector<std::int64_t>& received_splits)> set_received_splits;
   // Runs exactly once, on the background thread, with the op's outcome.
   std::function<void(const Status&)> callback;
 

@@ -1,123 +1,9 @@
-// torch::Tensor <-> core entries, and the handle bookkeeping that keeps tensors alive while
-// the background thread uses their memory.
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <unordered_map>
-
-#include "horovod_cpp/operations.h"
-#include "horovod_cpp/torch.h"
+// The collectives on torch::Tensor: each checks its arguments locally, queues an entry for
+// the background thread, and (blocking forms) waits for it.
+#include "torch_adapter.h"
 
 namespace hvd {
 namespace {
-
-// What a handle keeps alive until synchronize(): the tensor the background thread reads and
-// writes, and, for an in-place op on a non-contiguous tensor, the tensor to copy the result
-// back into. Thread-safe.
-struct TorchOpState {
-  torch::Tensor input;   // contiguous; read by the background thread
-  torch::Tensor output;  // contiguous; written by the background thread
-  // Allgather's output, allocated on the background thread once its shape is known.
-  std::shared_ptr<torch::Tensor> allocated_output;
-  torch::Tensor copy_back_to;
-  std::string description;
-};
-
-class TorchHandleStates {
- public:
-  void add(Handle h, TorchOpState state) {
-    std::lock_guard<std::mutex> lock(mu_);
-    states_.emplace(h, std::move(state));
-  }
-  bool take(Handle h, TorchOpState* out) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = states_.find(h);
-    if (it == states_.end())
-      return false;
-    *out = std::move(it->second);
-    states_.erase(it);
-    return true;
-  }
-  std::string describe(Handle h) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = states_.find(h);
-    return it == states_.end() ? "handle " + std::to_string(h) : it->second.description;
-  }
-
- private:
-  std::mutex mu_;
-  std::unordered_map<Handle, TorchOpState> states_;
-};
-
-TorchHandleStates& handle_states() {
-  static TorchHandleStates* states = new TorchHandleStates();  // outlives static destructors
-  return *states;
-}
-
-[[noreturn]] void fail(const std::string& message) {
-  throw Error(message);
-}
-
-void throw_if_error(const Status& status) {
-  if (!status.is_ok())
-    fail(status.message());
-}
-
-DataType to_data_type(const torch::Tensor& t, const char* caller) {
-  switch (t.scalar_type()) {
-    case torch::kUInt8:
-      return DataType::UInt8;
-    case torch::kInt8:
-      return DataType::Int8;
-    case torch::kInt32:
-      return DataType::Int32;
-    case torch::kInt64:
-      return DataType::Int64;
-    case torch::kFloat16:
-      return DataType::Float16;
-    case torch::kBFloat16:
-      return DataType::BFloat16;
-    case torch::kFloat32:
-      return DataType::Float32;
-    case torch::kFloat64:
-      return DataType::Float64;
-    case torch::kBool:
-      return DataType::Bool;
-    default:
-      fail(std::string(caller) + ": dtype " + std::string(c10::toString(t.scalar_type())) +
-           " is not supported (supported: uint8, int8, int32, int64, float16, bfloat16, "
-           "float32, float64, and bool where no reduction is involved)");
-  }
-}
-
-void check_tensor(const torch::Tensor& t, const char* caller) {
-  if (!t.defined())
-    fail(std::string(caller) + ": the tensor is undefined");
-  if (!t.device().is_cpu()) {
-    fail(std::string(caller) + ": tensor is on " + t.device().str() +
-         "; this build of horovod_cpp handles CPU tensors only");
-  }
-}
-
-TensorTableEntry entry_for(const torch::Tensor& input, OpType op, DataType dtype,
-                           const std::string& name) {
-  TensorTableEntry entry;
-  entry.name = name;
-  entry.op = op;
-  entry.dtype = dtype;
-  entry.shape.assign(input.sizes().begin(), input.sizes().end());
-  entry.input = input.data_ptr();
-  return entry;
-}
-
-Handle submit(TensorTableEntry entry, TorchOpState state, const char* caller,
-              const std::string& name) {
-  StatusOr<Handle> handle = enqueue_entry(std::move(entry), caller);
-  throw_if_error(handle.status());
-  state.description = std::string(caller) + (name.empty() ? "" : " '" + name + "'");
-  handle_states().add(handle.value(), std::move(state));
-  return handle.value();
-}
 
 struct AllreduceArgs {
   ReduceOp op;
@@ -130,9 +16,7 @@ Handle enqueue_allreduce(const torch::Tensor& source, torch::Tensor output,
                          torch::Tensor copy_back_to, const AllreduceArgs& args,
                          const char* caller) {
   const DataType dtype = to_data_type(source, caller);
-  if (dtype == DataType::Bool) {
-    fail(std::string(caller) + ": reductions are not defined for bool tensors");
-  }
+  check_reducible(dtype, caller);
   torch::Tensor input = source.contiguous();
   TensorTableEntry entry = entry_for(input, OpType::Allreduce, dtype, args.name);
   entry.reduce_op = args.op;
@@ -219,15 +103,9 @@ Handle allgather_async(const torch::Tensor& t, const std::string& name) {
   const DataType dtype = to_data_type(t, caller);
   torch::Tensor input = t.contiguous();
   TensorTableEntry entry = entry_for(input, OpType::Allgather, dtype, name);
-  auto slot = std::make_shared<torch::Tensor>();
-  entry.allocate_output =
-      [slot, options = input.options()](const std::vector<std::int64_t>& shape) -> StatusOr<void*> {
-    *slot = torch::empty(shape, options);
-    return slot->data_ptr();
-  };
   TorchOpState state;
+  allocate_output_later(&entry, &state, input.options());
   state.input = std::move(input);
-  state.allocated_output = std::move(slot);
   return submit(std::move(entry), std::move(state), caller, name);
 }
 
@@ -254,26 +132,113 @@ torch::Tensor broadcast(const torch::Tensor& t, int root_rank, const std::string
   return synchronize(enqueue_broadcast(t, output, torch::Tensor(), root_rank, name, caller));
 }
 
-bool poll(Handle h) {
-  StatusOr<bool> done = poll_handle(h);
-  throw_if_error(done.status());
-  return done.value();
+std::vector<torch::Tensor> grouped_allreduce(const std::vector<torch::Tensor>& ts, ReduceOp op,
+                                             const std::string& name) {
+  const char* caller = "hvd::grouped_allreduce()";
+  std::vector<TensorTableEntry> entries;
+  std::vector<TorchOpState> states;
+  for (size_t i = 0; i < ts.size(); ++i) {
+    const std::string member_caller = std::string(caller) + " tensor " + std::to_string(i);
+    check_tensor(ts[i], member_caller.c_str());
+    const DataType dtype = to_data_type(ts[i], member_caller.c_str());
+    check_reducible(dtype, member_caller.c_str());
+    torch::Tensor input = ts[i].contiguous();
+    TensorTableEntry entry = entry_for(input, OpType::Allreduce, dtype, "");
+    entry.reduce_op = op;
+    TorchOpState state;
+    state.output = torch::empty_like(input);
+    entry.output = state.output.data_ptr();
+    state.input = std::move(input);
+    entries.push_back(std::move(entry));
+    states.push_back(std::move(state));
+  }
+  if (entries.empty())
+    return {};
+  std::vector<Handle> handles = submit_group(std::move(entries), std::move(states), name, caller);
+  // Every member completes (the group runs or fails as a unit); wait for all, then report the
+  // first failure.
+  std::vector<torch::Tensor> outputs;
+  std::string first_error;
+  for (Handle h : handles) {
+    try {
+      outputs.push_back(synchronize(h));
+    } catch (const Error& e) {
+      if (first_error.empty())
+        first_error = e.what();
+    }
+  }
+  if (!first_error.empty())
+    fail(first_error);
+  return outputs;
 }
 
-torch::Tensor synchronize(Handle h) {
-  const Status status = wait_handle(h, handle_states().describe(h));
+std::pair<torch::Tensor, torch::Tensor> alltoall(const torch::Tensor& t,
+                                                 const torch::Tensor& splits,
+                                                 const std::string& name) {
+  const char* caller = "hvd::alltoall()";
+  check_tensor(t, caller);
+  if (t.dim() == 0)
+    fail(std::string(caller) + ": a scalar has no dim 0 to split; reshape to [1]");
+  const DataType dtype = to_data_type(t, caller);
+  torch::Tensor input = t.contiguous();
+  TensorTableEntry entry = entry_for(input, OpType::Alltoall, dtype, name);
+  if (splits.defined()) {
+    if (splits.dim() != 1 || !c10::isIntegralType(splits.scalar_type(), /*includeBool=*/false)) {
+      fail(std::string(caller) + ": splits must be a 1-D integer tensor, got " +
+           c10::toString(splits.scalar_type()) + " of shape " +
+           shape_to_string({splits.sizes().begin(), splits.sizes().end()}));
+    }
+    torch::Tensor as_int64 = splits.to(torch::kCPU, torch::kInt64).contiguous();
+    entry.splits.assign(as_int64.data_ptr<int64_t>(),
+                        as_int64.data_ptr<int64_t>() + as_int64.numel());
+  }
   TorchOpState state;
-  const bool known = handle_states().take(h, &state);
-  throw_if_error(status);
-  if (!known)
-    fail("hvd::synchronize(): handle " + std::to_string(h) + " has no tensor state");
-  if (state.allocated_output)
-    return *state.allocated_output;
-  if (!state.copy_back_to.defined())
-    return state.output;
-  if (!state.copy_back_to.is_same(state.output))
-    state.copy_back_to.copy_(state.output);
-  return state.copy_back_to;
+  allocate_output_later(&entry, &state, input.options());
+  auto received = std::make_shared<std::vector<std::int64_t>>();
+  entry.set_received_splits = [received](const std::vector<std::int64_t>& rows) {
+    *received = rows;
+  };
+  state.received_splits = received;
+  state.input = std::move(input);
+  TorchOpState done = wait_for_state(submit(std::move(entry), std::move(state), caller, name));
+  torch::Tensor received_splits =
+      torch::tensor(*done.received_splits, torch::TensorOptions().dtype(torch::kInt64));
+  return {*done.allocated_output, received_splits};
+}
+
+torch::Tensor reducescatter(const torch::Tensor& t, ReduceOp op, const std::string& name) {
+  const char* caller = "hvd::reducescatter()";
+  check_tensor(t, caller);
+  if (t.dim() == 0)
+    fail(std::string(caller) + ": a scalar has no dim 0 to scatter; reshape to [1]");
+  const DataType dtype = to_data_type(t, caller);
+  check_reducible(dtype, caller);
+  torch::Tensor input = t.contiguous();
+  TensorTableEntry entry = entry_for(input, OpType::Reducescatter, dtype, name);
+  entry.reduce_op = op;
+  TorchOpState state;
+  allocate_output_later(&entry, &state, input.options());
+  state.input = std::move(input);
+  return synchronize(submit(std::move(entry), std::move(state), caller, name));
+}
+
+void barrier() {
+  TensorTableEntry entry;
+  entry.op = OpType::Barrier;
+  entry.dtype = DataType::UInt8;
+  synchronize(submit(std::move(entry), TorchOpState(), "hvd::barrier()", ""));
+}
+
+int join() {
+  TensorTableEntry entry;
+  entry.op = OpType::Join;
+  entry.name = kJoinName;
+  entry.dtype = DataType::Int32;
+  TorchOpState state;
+  state.output = torch::full({1}, -1, torch::kInt32);
+  entry.output = state.output.data_ptr();
+  return synchronize(submit(std::move(entry), std::move(state), "hvd::join()", ""))
+      .item<std::int32_t>();
 }
 
 }  // namespace hvd

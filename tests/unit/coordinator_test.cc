@@ -1,5 +1,7 @@
 #include "horovod_cpp/coordinator.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 namespace hvd {
@@ -77,6 +79,112 @@ TEST(CoordinatorTest, SecondSubmissionFromOneRankIsAnError) {
   ASSERT_EQ(out.responses.size(), 1u);
   EXPECT_EQ(out.responses[0].type, ResponseType::Error);
   EXPECT_NE(out.responses[0].error_message.find("rank 0 submitted it twice"), std::string::npos);
+}
+
+Request join_request(int rank) {
+  Request r;
+  r.rank = rank;
+  r.op = OpType::Join;
+  r.name = kJoinName;
+  return r;
+}
+
+Request member(int rank, const std::string& group, int index, int size,
+               std::vector<std::int64_t> shape = {3}) {
+  Request r = request(rank, group + "[" + std::to_string(index) + "]", std::move(shape));
+  r.group = group;
+  r.group_size = size;
+  r.group_index = index;
+  return r;
+}
+
+TEST(CoordinatorTest, JoinedRanksCompleteAllreducesAndJoinReportsTheLastRank) {
+  Coordinator c(3, 0);
+  // Rank 2 joins first; "x" then needs only ranks 0 and 1.
+  auto out = c.compute({list_of({request(0, "x")}), {}, list_of({join_request(2)})});
+  EXPECT_TRUE(out.responses.empty());
+  out = c.compute({{}, list_of({request(1, "x")}), {}});
+  EXPECT_EQ(groups(out), (std::vector<std::vector<std::string>>{{"x"}}));
+  // "y" waits only for rank 1; rank 0 joining in the same cycle completes it, then the join.
+  out = c.compute({list_of({join_request(0)}), list_of({request(1, "y")}), {}});
+  EXPECT_EQ(groups(out), (std::vector<std::vector<std::string>>{{"y"}}));
+  out = c.compute({{}, list_of({join_request(1)}), {}});
+  ASSERT_EQ(out.responses.size(), 1u);
+  EXPECT_EQ(out.responses[0].type, ResponseType::Join);
+  EXPECT_EQ(out.responses[0].root_rank, 1);
+  // The join state resets: "z" needs every rank again.
+  out = c.compute({list_of({request(0, "z")}), list_of({request(1, "z")}), {}});
+  EXPECT_TRUE(out.responses.empty());
+}
+
+TEST(CoordinatorTest, PendingNamesCompletedByAJoinKeepSubmissionOrder) {
+  Coordinator c(2, 0);
+  c.compute({list_of({request(0, "b"), request(0, "a"), request(0, "c")}), {}});
+  auto out = c.compute({{}, list_of({join_request(1)})});
+  EXPECT_EQ(groups(out), (std::vector<std::vector<std::string>>{{"b"}, {"a"}, {"c"}}));
+}
+
+TEST(CoordinatorTest, OnlyAllreduceRunsWhileRanksAreJoined) {
+  Coordinator c(2, 0);
+  Request gather = request(0, "g", {2});
+  gather.op = OpType::Allgather;
+  auto out = c.compute({list_of({gather}), list_of({join_request(1)})});
+  ASSERT_EQ(out.responses.size(), 1u);
+  EXPECT_EQ(out.responses[0].type, ResponseType::Error);
+  EXPECT_EQ(out.responses[0].error_message,
+            "allgather 'g': cannot run while rank 1 has joined (hvd::join); only allreduce can, "
+            "with joined ranks contributing zeros");
+}
+
+TEST(CoordinatorTest, GroupIsReleasedWholeInMemberOrder) {
+  Coordinator c(2, 0);
+  auto out = c.compute({list_of({member(0, "g", 0, 3), member(0, "g", 1, 3), member(0, "g", 2, 3)}),
+                        list_of({member(1, "g", 2, 3), member(1, "g", 0, 3)})});
+  EXPECT_TRUE(out.responses.empty());  // g[1] is missing on rank 1: nothing runs yet
+  out = c.compute({{}, list_of({member(1, "g", 1, 3)})});
+  EXPECT_EQ(groups(out), (std::vector<std::vector<std::string>>{{"g[0]"}, {"g[1]"}, {"g[2]"}}));
+}
+
+TEST(CoordinatorTest, GroupFusesAsOneCall) {
+  Coordinator c(2, 1 << 20);
+  std::vector<RequestList> lists(2);
+  for (int rank = 0; rank < 2; ++rank) {
+    for (int i = 0; i < 4; ++i)
+      lists[rank].requests.push_back(member(rank, "g", i, 4));
+  }
+  EXPECT_EQ(groups(c.compute(lists)),
+            (std::vector<std::vector<std::string>>{{"g[0]", "g[1]", "g[2]", "g[3]"}}));
+}
+
+TEST(CoordinatorTest, OneFailingMemberFailsTheWholeGroupOnEveryRank) {
+  Coordinator c(2, 0);
+  auto out =
+      c.compute({list_of({member(0, "g", 0, 3), member(0, "g", 1, 3, {4}), member(0, "g", 2, 3)}),
+                 list_of({member(1, "g", 0, 3), member(1, "g", 1, 3, {5})})});
+  ASSERT_EQ(out.responses.size(), 3u);
+  for (const Response& r : out.responses)
+    EXPECT_EQ(r.type, ResponseType::Error) << r.names.front();
+  EXPECT_EQ(out.responses[0].names.front(), "g[1]");  // the cause first
+  EXPECT_NE(out.responses[0].error_message.find("ranks disagree on shape"), std::string::npos);
+  EXPECT_NE(out.responses[1].error_message.find("grouped_allreduce 'g' did not run"),
+            std::string::npos);
+  EXPECT_EQ(c.pending_count(), 0u);  // g[2], which rank 1 never sent, failed too
+}
+
+TEST(CoordinatorTest, GroupSizeDisagreementFailsEveryMember) {
+  Coordinator c(2, 0);
+  auto out =
+      c.compute({list_of({member(0, "g", 0, 2), member(0, "g", 1, 2)}),
+                 list_of({member(1, "g", 0, 3), member(1, "g", 1, 3), member(1, "g", 2, 3)})});
+  std::vector<std::string> failed;
+  for (const Response& r : out.responses) {
+    EXPECT_EQ(r.type, ResponseType::Error);
+    failed.push_back(r.names.front());
+  }
+  std::sort(failed.begin(), failed.end());
+  EXPECT_EQ(failed, (std::vector<std::string>{"g[0]", "g[1]", "g[2]"}));
+  EXPECT_NE(out.responses[0].error_message.find("group 'g' of 2"), std::string::npos);
+  EXPECT_EQ(c.pending_count(), 0u);
 }
 
 }  // namespace

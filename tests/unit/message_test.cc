@@ -20,7 +20,17 @@ RequestList sample_requests() {
   Request b;
   b.rank = 3;
   b.name = "";
-  list.requests = {a, b};
+  Request c;
+  c.op = OpType::Alltoall;
+  c.name = "tokens";
+  c.splits = {3, -1, 0};  // negative splits travel; the coordinator reports them
+  Request d;
+  d.op = OpType::Allreduce;
+  d.name = "grads[2]";
+  d.group = "grads";
+  d.group_size = 5;
+  d.group_index = 2;
+  list.requests = {a, b, c, d};
   return list;
 }
 
@@ -45,7 +55,12 @@ ResponseList sample_responses() {
   error.type = ResponseType::Error;
   error.names = {"c"};
   error.error_message = "allreduce 'c': ranks disagree";
-  list.responses = {fused, gather, bcast, error};
+  Response join;
+  join.type = ResponseType::Join;
+  join.names = {kJoinName};
+  join.element_counts = {1};
+  join.root_rank = 2;
+  list.responses = {fused, gather, bcast, error, join};
   list.shutdown_ranks = {1, 2};
   list.progress = true;
   return list;
@@ -102,6 +117,18 @@ TEST(MessageTest, ForgedCountDoesNotAllocate) {
   auto parsed = RequestList::parse(bytes);
   ASSERT_FALSE(parsed.is_ok());
   EXPECT_NE(parsed.status().message().find("count"), std::string::npos);
+}
+
+TEST(MessageTest, GroupIndexOutsideTheGroupIsAnError) {
+  RequestList list;
+  Request r;
+  r.group = "g";
+  r.group_size = 2;
+  r.group_index = 2;
+  list.requests = {r};
+  auto parsed = RequestList::parse(list.serialize());
+  ASSERT_FALSE(parsed.is_ok());
+  EXPECT_NE(parsed.status().message().find("group member 2 of 2"), std::string::npos);
 }
 
 TEST(MessageTest, TotalBytesUsesElementSize) {

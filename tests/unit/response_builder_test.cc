@@ -75,12 +75,6 @@ TEST(ResponseBuilderTest, OverflowingShapeIsAnError) {
   EXPECT_NE(r.error_message.find("overflows"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace hvd
-
-namespace hvd {
-namespace {
-
 std::vector<Request> op_on(OpType op, int size) {
   auto requests = same_on(size);
   for (auto& r : requests)
@@ -123,6 +117,69 @@ TEST(ResponseBuilderTest, DifferentOpsUnderOneNameIsAnError) {
   EXPECT_EQ(build_response(requests).error_message,
             "allreduce 'fc1.weight': ranks disagree on the operation: rank 0 has allreduce; "
             "rank 1 has broadcast");
+}
+
+std::vector<Request> alltoall_on(int size, std::int64_t rows) {
+  auto requests = same_on(size);
+  for (auto& r : requests) {
+    r.op = OpType::Alltoall;
+    r.shape = {rows, 3};
+  }
+  return requests;
+}
+
+TEST(ResponseBuilderTest, AlltoallChecksEveryRanksSplits) {
+  auto requests = alltoall_on(3, 6);
+  Response ok = build_response(requests);  // no splits: 6 rows divide over 3 ranks
+  EXPECT_EQ(ok.type, ResponseType::Alltoall);
+  EXPECT_EQ(ok.element_counts, (std::vector<std::int64_t>{3}));  // elements per row
+  requests[0].splits = {1, 2, 3};
+  requests[1].splits = {1, 2};
+  requests[2].splits = {4, 4, -2};
+  EXPECT_EQ(
+      build_response(requests).error_message,
+      "alltoall 'fc1.weight': rank 1: 2 splits for 3 ranks; rank 2: split 2 is negative (-2)");
+  requests[1].splits = {0, 0, 5};
+  requests[2].splits = {2, 2, 2};
+  EXPECT_EQ(build_response(requests).error_message,
+            "alltoall 'fc1.weight': rank 1: splits sum to 5 but dim 0 is 6");
+  requests = alltoall_on(4, 6);
+  requests[2].shape = {8, 3};
+  EXPECT_EQ(build_response(requests).error_message,
+            "alltoall 'fc1.weight': rank 0: dim 0 of 6 does not divide evenly over 4 ranks and "
+            "no splits were given; rank 1: dim 0 of 6 does not divide evenly over 4 ranks and no "
+            "splits were given; rank 3: dim 0 of 6 does not divide evenly over 4 ranks and no "
+            "splits were given");
+  requests = alltoall_on(2, 2);
+  requests[0].splits = {INT64_MAX, 2};
+  EXPECT_NE(build_response(requests).error_message.find("overflow"), std::string::npos);
+}
+
+TEST(ResponseBuilderTest, ReducescatterAllowsSumAndAverageOnly) {
+  auto requests = same_on(2);
+  for (auto& r : requests) {
+    r.op = OpType::Reducescatter;
+    r.reduce_op = ReduceOp::Average;
+  }
+  Response ok = build_response(requests);
+  EXPECT_EQ(ok.type, ResponseType::Reducescatter);
+  EXPECT_EQ(ok.reduce_op, ReduceOp::Average);
+  for (auto& r : requests)
+    r.reduce_op = ReduceOp::Max;
+  EXPECT_EQ(build_response(requests).error_message,
+            "reducescatter 'fc1.weight': reduce op Max is not supported (Sum or Average only)");
+  requests[1].shape = {4, 3};
+  EXPECT_NE(build_response(requests).error_message.find("ranks disagree on shape"),
+            std::string::npos);
+}
+
+TEST(ResponseBuilderTest, GroupMembershipMustAgree) {
+  auto requests = same_on(2);
+  requests[0].group = "g";
+  requests[0].group_size = 2;
+  EXPECT_EQ(build_response(requests).error_message,
+            "allreduce 'fc1.weight': ranks disagree on the group (grouped_allreduce): rank 0 has "
+            "group 'g' of 2; rank 1 has no group");
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -33,6 +35,14 @@ Handle allreduce_async_(torch::Tensor& t, ReduceOp op = ReduceOp::Average,
                         const std::string& name = "", double prescale_factor = 1.0,
                         double postscale_factor = 1.0);
 
+// Reduces every tensor of `ts` like allreduce, as one unit: the group is negotiated together,
+// never split across negotiation cycles, and fused where it fits. Results are in input order.
+// Members are named "<name>[i]" (an automatic name when `name` is empty). If any member fails
+// (say, a shape mismatch), every member fails and the error names the cause.
+std::vector<torch::Tensor> grouped_allreduce(const std::vector<torch::Tensor>& ts,
+                                             ReduceOp op = ReduceOp::Average,
+                                             const std::string& name = "");
+
 // Concatenates every rank's `t` along dim 0, in rank order. dim 0 may differ per rank; the
 // other dimensions must match.
 torch::Tensor allgather(const torch::Tensor& t, const std::string& name = "");
@@ -43,6 +53,27 @@ Handle allgather_async(const torch::Tensor& t, const std::string& name = "");
 torch::Tensor broadcast(const torch::Tensor& t, int root_rank, const std::string& name = "");
 torch::Tensor& broadcast_(torch::Tensor& t, int root_rank, const std::string& name = "");
 Handle broadcast_async_(torch::Tensor& t, int root_rank, const std::string& name = "");
+
+// Rank r sends splits[k] rows of `t` (dim 0) to rank k and returns {the rows received from
+// every rank, in rank order; received_splits (int64, one count per rank)}. `splits` is a 1-D
+// integer tensor of length size() summing to t.size(0); without it dim 0 must divide by size()
+// and every rank gets an equal share. Other dimensions must match across ranks.
+std::pair<torch::Tensor, torch::Tensor> alltoall(const torch::Tensor& t,
+                                                 const torch::Tensor& splits = torch::Tensor(),
+                                                 const std::string& name = "");
+// Sum or Average of `t` over ranks, of which this rank keeps its block of dim 0: rank r gets
+// rows [start_r, start_r + n_r) where n_r = dim0 / size() + (r < dim0 % size() ? 1 : 0).
+// Shapes must match across ranks. Average on integers truncates toward zero.
+torch::Tensor reducescatter(const torch::Tensor& t, ReduceOp op = ReduceOp::Average,
+                            const std::string& name = "");
+// Returns once every rank has called barrier() (matched by call order, like unnamed ops).
+void barrier();
+// For ranks that run out of data early: a joined rank stops submitting, and while some ranks
+// are joined the others' allreduces (only allreduce) proceed with the joined ranks contributing
+// zeros (Average still divides by size()). Returns, on every rank, once all ranks have joined:
+// the rank that joined last (the same value everywhere; if several joined in the same
+// negotiation cycle, the highest of them).
+int join();
 
 bool poll(Handle h);                  // true when done (successfully or not)
 torch::Tensor synchronize(Handle h);  // waits; returns the output; throws hvd::Error

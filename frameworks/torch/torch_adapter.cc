@@ -1,0 +1,165 @@
+// torch::Tensor <-> core entries, and the handle bookkeeping behind synchronize().
+#include "torch_adapter.h"
+
+#include <mutex>
+#include <unordered_map>
+
+namespace hvd {
+namespace {
+
+// Handle -> the state it keeps alive. Thread-safe.
+class TorchHandleStates {
+ public:
+  void add(Handle h, TorchOpState state) {
+    std::lock_guard<std::mutex> lock(mu_);
+    states_.emplace(h, std::move(state));
+  }
+  bool take(Handle h, TorchOpState* out) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = states_.find(h);
+    if (it == states_.end())
+      return false;
+    *out = std::move(it->second);
+    states_.erase(it);
+    return true;
+  }
+  std::string describe(Handle h) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = states_.find(h);
+    return it == states_.end() ? "handle " + std::to_string(h) : it->second.description;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<Handle, TorchOpState> states_;
+};
+
+TorchHandleStates& handle_states() {
+  static TorchHandleStates* states = new TorchHandleStates();  // outlives static destructors
+  return *states;
+}
+
+}  // namespace
+
+[[noreturn]] void fail(const std::string& message) {
+  throw Error(message);
+}
+
+void throw_if_error(const Status& status) {
+  if (!status.is_ok())
+    fail(status.message());
+}
+
+DataType to_data_type(const torch::Tensor& t, const char* caller) {
+  switch (t.scalar_type()) {
+    case torch::kUInt8:
+      return DataType::UInt8;
+    case torch::kInt8:
+      return DataType::Int8;
+    case torch::kInt32:
+      return DataType::Int32;
+    case torch::kInt64:
+      return DataType::Int64;
+    case torch::kFloat16:
+      return DataType::Float16;
+    case torch::kBFloat16:
+      return DataType::BFloat16;
+    case torch::kFloat32:
+      return DataType::Float32;
+    case torch::kFloat64:
+      return DataType::Float64;
+    case torch::kBool:
+      return DataType::Bool;
+    default:
+      fail(std::string(caller) + ": dtype " + std::string(c10::toString(t.scalar_type())) +
+           " is not supported (supported: uint8, int8, int32, int64, float16, bfloat16, "
+           "float32, float64, and bool where no reduction is involved)");
+  }
+}
+
+void check_tensor(const torch::Tensor& t, const char* caller) {
+  if (!t.defined())
+    fail(std::string(caller) + ": the tensor is undefined");
+  if (!t.device().is_cpu()) {
+    fail(std::string(caller) + ": tensor is on " + t.device().str() +
+         "; this build of horovod_cpp handles CPU tensors only");
+  }
+}
+
+TensorTableEntry entry_for(const torch::Tensor& input, OpType op, DataType dtype,
+                           const std::string& name) {
+  TensorTableEntry entry;
+  entry.name = name;
+  entry.op = op;
+  entry.dtype = dtype;
+  entry.shape.assign(input.sizes().begin(), input.sizes().end());
+  entry.input = input.data_ptr();
+  return entry;
+}
+
+Handle submit(TensorTableEntry entry, TorchOpState state, const char* caller,
+              const std::string& name) {
+  StatusOr<Handle> handle = enqueue_entry(std::move(entry), caller);
+  throw_if_error(handle.status());
+  state.description = std::string(caller) + (name.empty() ? "" : " '" + name + "'");
+  handle_states().add(handle.value(), std::move(state));
+  return handle.value();
+}
+
+void check_reducible(DataType dtype, const char* caller) {
+  if (dtype == DataType::Bool)
+    fail(std::string(caller) + ": reductions are not defined for bool tensors");
+}
+
+void allocate_output_later(TensorTableEntry* entry, TorchOpState* state,
+                           const torch::TensorOptions& options) {
+  auto slot = std::make_shared<torch::Tensor>();
+  entry->allocate_output = [slot,
+                            options](const std::vector<std::int64_t>& shape) -> StatusOr<void*> {
+    *slot = torch::empty(shape, options);
+    return slot->data_ptr();
+  };
+  state->allocated_output = std::move(slot);
+}
+
+std::vector<Handle> submit_group(std::vector<TensorTableEntry> entries,
+                                 std::vector<TorchOpState> states, const std::string& group,
+                                 const char* caller) {
+  StatusOr<std::vector<Handle>> handles = enqueue_group(std::move(entries), group, caller);
+  throw_if_error(handles.status());
+  for (size_t i = 0; i < states.size(); ++i) {
+    states[i].description = std::string(caller) + " member " + std::to_string(i) +
+                            (group.empty() ? "" : " of '" + group + "'");
+    handle_states().add(handles.value()[i], std::move(states[i]));
+  }
+  return handles.value();
+}
+
+TorchOpState wait_for_state(Handle h) {
+  const Status status = wait_handle(h, handle_states().describe(h));
+  TorchOpState state;
+  const bool known = handle_states().take(h, &state);
+  throw_if_error(status);
+  if (!known)
+    fail("hvd::synchronize(): handle " + std::to_string(h) + " has no tensor state");
+  return state;
+}
+
+bool poll(Handle h) {
+  StatusOr<bool> done = poll_handle(h);
+  throw_if_error(done.status());
+  return done.value();
+}
+
+torch::Tensor synchronize(Handle h) {
+  TorchOpState state = wait_for_state(h);
+  if (state.allocated_output)
+    return *state.allocated_output;
+  if (!state.copy_back_to.defined())
+    return state.output;
+  if (!state.copy_back_to.is_same(state.output))
+    state.copy_back_to.copy_(state.output);
+  return state.copy_back_to;
+}
+
+}  // namespace hvd

@@ -1,0 +1,56 @@
+// Internal to frameworks/torch: torch::Tensor <-> core entries, and the handle bookkeeping that
+// keeps tensors alive while the background thread uses their memory.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "horovod_cpp/operations.h"
+#include "horovod_cpp/torch.h"
+
+namespace hvd {
+
+// What a handle keeps alive until synchronize(): the tensors the background thread reads and
+// writes, and, for an in-place op on a non-contiguous tensor, the tensor to copy the result
+// back into.
+struct TorchOpState {
+  torch::Tensor input;   // contiguous; read by the background thread
+  torch::Tensor output;  // contiguous; written by the background thread
+  // The output of ops whose shape is known only after negotiation, allocated on the
+  // background thread.
+  std::shared_ptr<torch::Tensor> allocated_output;
+  std::shared_ptr<std::vector<std::int64_t>> received_splits;  // alltoall only
+  torch::Tensor copy_back_to;
+  std::string description;
+};
+
+[[noreturn]] void fail(const std::string& message);
+void throw_if_error(const Status& status);
+
+// The core's dtype for `t`; hvd::Error naming `caller` for unsupported dtypes.
+DataType to_data_type(const torch::Tensor& t, const char* caller);
+// hvd::Error unless `t` is defined and on a device this build handles.
+void check_tensor(const torch::Tensor& t, const char* caller);
+// hvd::Error if `t` is bool (no reduction is defined for it).
+void check_reducible(DataType dtype, const char* caller);
+
+// An entry reading `input` (contiguous).
+TensorTableEntry entry_for(const torch::Tensor& input, OpType op, DataType dtype,
+                           const std::string& name);
+// Sets entry.allocate_output to allocate, with `options`, into state->allocated_output.
+void allocate_output_later(TensorTableEntry* entry, TorchOpState* state,
+                           const torch::TensorOptions& options);
+
+// Queues the entry; `state` stays alive until synchronize(handle).
+Handle submit(TensorTableEntry entry, TorchOpState state, const char* caller,
+              const std::string& name);
+// Queues a group (see enqueue_group), one state per member.
+std::vector<Handle> submit_group(std::vector<TensorTableEntry> entries,
+                                 std::vector<TorchOpState> states, const std::string& group,
+                                 const char* caller);
+// Waits for the handle and hands back its state; hvd::Error if the op failed.
+TorchOpState wait_for_state(Handle h);
+
+}  // namespace hvd
