@@ -3,9 +3,16 @@
 namespace hvd {
 namespace {
 
+bool fusable_type(ResponseType type) {
+  return type == ResponseType::Allreduce || type == ResponseType::Allgather;
+}
+
 bool fusable(const Response& a, const Response& b) {
-  return a.type == ResponseType::Allreduce && b.type == ResponseType::Allreduce &&
-         a.dtype == b.dtype && a.device == b.device && a.reduce_op == b.reduce_op &&
+  if (a.type != b.type || a.dtype != b.dtype || a.device != b.device)
+    return false;
+  if (a.type == ResponseType::Allgather)
+    return true;
+  return a.type == ResponseType::Allreduce && a.reduce_op == b.reduce_op &&
          a.prescale == b.prescale && a.postscale == b.postscale;
 }
 
@@ -19,7 +26,7 @@ std::vector<Response> plan_fusion(std::vector<Response> responses, std::int64_t 
       continue;
     used[i] = true;
     Response group = std::move(responses[i]);
-    if (group.type == ResponseType::Allreduce && threshold_bytes > 0) {
+    if (fusable_type(group.type) && threshold_bytes > 0) {
       std::int64_t bytes = group.total_bytes();
       for (size_t j = i + 1; j < responses.size(); ++j) {
         if (used[j] || !fusable(group, responses[j]))
@@ -31,6 +38,9 @@ std::vector<Response> plan_fusion(std::vector<Response> responses, std::int64_t 
         used[j] = true;
         group.names.push_back(std::move(responses[j].names.front()));
         group.element_counts.push_back(responses[j].element_counts.front());
+        // Allgather: each tensor's per-rank dim 0, tensor after tensor.
+        group.dim0_by_rank.insert(group.dim0_by_rank.end(), responses[j].dim0_by_rank.begin(),
+                                  responses[j].dim0_by_rank.end());
       }
     }
     planned.push_back(std::move(group));

@@ -1,5 +1,5 @@
-// Packs compatible allreduce responses into fused responses so that many small tensors
-// travel in one collective call.
+// Packs compatible allreduce (or allgather) responses into fused responses so that many small
+// tensors travel in one collective call.
 #pragma once
 
 #include <cstdint>
@@ -9,10 +9,12 @@
 
 namespace hvd {
 
-// Greedy and deterministic: each unfused allreduce response starts a group and pulls in every
-// later compatible one (same dtype, device, reduce op and scales) while the group's bytes stay
-// within `threshold_bytes`. Group order follows each group's first response; other response
-// types pass through in place. A threshold of 0 disables fusion.
+// Greedy and deterministic: each unfused allreduce or allgather response starts a group and
+// pulls in every later compatible one (same type, dtype and device; for allreduce also the
+// same reduce op and scales) while the group's bytes (gathered bytes, for allgather) stay
+// within `threshold_bytes`. A fused allgather lists each tensor's per-rank dim 0 in
+// dim0_by_rank, tensor after tensor. Group order follows each group's first response; other
+// response types pass through in place. A threshold of 0 disables fusion.
 std::vector<Response> plan_fusion(std::vector<Response> responses, std::int64_t threshold_bytes);
 
 }  // namespace hvd

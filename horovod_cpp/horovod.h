@@ -44,6 +44,8 @@ struct Stats {
   std::int64_t allreduce_calls = 0;        // collective calls issued for allreduce
   std::int64_t fused_allreduce_calls = 0;  // of those, calls that carried more than one tensor
   std::int64_t bytes_reduced = 0;          // payload bytes passed to allreduce calls
+  std::int64_t allgather_calls = 0;        // collective calls issued for allgather
+  std::int64_t fused_allgather_calls = 0;  // of those, calls that carried more than one tensor
   std::int64_t errors_reported = 0;        // tensors completed with an error
   std::int64_t tensors_submitted = 0;      // ops accepted by the queue, all types
 };

@@ -58,7 +58,7 @@ struct Response {
   ResponseType type = ResponseType::Allreduce;
   std::vector<std::string> names;
   std::vector<std::int64_t> element_counts;  // one per name
-  std::vector<std::int64_t> dim0_by_rank;    // Allgather only: each rank's dim 0
+  std::vector<std::int64_t> dim0_by_rank;    // Allgather: per name, each rank's dim 0
   std::string error_message;                 // Error only
   std::int32_t root_rank = 0;                // Broadcast: the root; Join: the last rank to join
   DataType dtype = DataType::Float32;

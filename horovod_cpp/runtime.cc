@@ -7,7 +7,6 @@
 #include <cstring>
 
 #include "collectives/mpi_control_channel.h"
-#include "horovod_cpp/allgather_op.h"
 #include "horovod_cpp/allocator_tuning.h"
 #include "horovod_cpp/alltoall_op.h"
 #include "horovod_cpp/broadcast_op.h"
@@ -61,7 +60,8 @@ Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable
       handles_(handles),
       channel_(std::make_unique<MpiControlChannel>(mpi_->control_comm())),
       controller_(std::make_unique<Controller>(channel_.get(), settings_.fusion_threshold_bytes)),
-      executor_(std::make_unique<AllreduceExecutor>(mpi_.get(), &counters_)) {}
+      allreduce_executor_(std::make_unique<AllreduceExecutor>(mpi_.get(), &counters_)),
+      allgather_executor_(std::make_unique<AllgatherExecutor>(mpi_.get(), &counters_)) {}
 
 Runtime::~Runtime() {
   shutdown();
@@ -151,7 +151,8 @@ void Runtime::shutdown() {
     }
   }
   thread_.join();
-  executor_.reset();
+  allreduce_executor_.reset();
+  allgather_executor_.reset();
   controller_.reset();
   channel_.reset();
   mpi_.reset();  // frees communicators and ops; finalizes MPI if we initialized it
@@ -283,11 +284,11 @@ Status Runtime::run(const Response& response, std::vector<TensorTableEntry>& ent
     case ResponseType::Error:
       return Status::error(response.error_message);
     case ResponseType::Allreduce:
-      return executor_->execute(response, entries);
+      return allreduce_executor_->execute(response, entries);
     case ResponseType::Broadcast:
       return run_broadcast(response, entries.front(), *mpi_);
     case ResponseType::Allgather:
-      return run_allgather(response, entries.front(), *mpi_);
+      return allgather_executor_->execute(response, entries);
     case ResponseType::Reducescatter:
       return run_reducescatter(response, entries.front(), *mpi_);
     case ResponseType::Alltoall:

@@ -7,7 +7,7 @@
 //
 // Fields by owner:
 //   constant after create(): settings_, mpi_ (pointer), topology numbers inside it
-//   background thread only:  channel_, controller_, executor_, and every MPI call
+//   background thread only:  channel_, controller_, the executors, and every MPI call
 //   thread-safe:             queue_, handles_ (not owned), counters_, shutdown_requested_
 //   guarded by finish_mu_:   loop_finished_
 #pragma once
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "collectives/mpi_context.h"
+#include "horovod_cpp/allgather_executor.h"
 #include "horovod_cpp/allreduce_executor.h"
 #include "horovod_cpp/controller.h"
 #include "horovod_cpp/handle_table.h"
@@ -83,7 +84,8 @@ class Runtime {
   TensorQueue queue_;
   std::unique_ptr<ControlChannel> channel_;
   std::unique_ptr<Controller> controller_;
-  std::unique_ptr<AllreduceExecutor> executor_;
+  std::unique_ptr<AllreduceExecutor> allreduce_executor_;
+  std::unique_ptr<AllgatherExecutor> allgather_executor_;
   bool last_round_progressed_ = false;  // background thread only
   bool joined_ = false;                 // background thread only: our join is negotiating
   std::atomic<bool> shutdown_requested_{false};

@@ -14,6 +14,8 @@ struct RuntimeCounters {
   std::atomic<std::int64_t> allreduce_calls{0};
   std::atomic<std::int64_t> fused_allreduce_calls{0};
   std::atomic<std::int64_t> bytes_reduced{0};
+  std::atomic<std::int64_t> allgather_calls{0};
+  std::atomic<std::int64_t> fused_allgather_calls{0};
   std::atomic<std::int64_t> errors_reported{0};
   std::atomic<std::int64_t> tensors_submitted{0};
 
@@ -27,6 +29,8 @@ struct RuntimeCounters {
     s.allreduce_calls = allreduce_calls.load(std::memory_order_relaxed);
     s.fused_allreduce_calls = fused_allreduce_calls.load(std::memory_order_relaxed);
     s.bytes_reduced = bytes_reduced.load(std::memory_order_relaxed);
+    s.allgather_calls = allgather_calls.load(std::memory_order_relaxed);
+    s.fused_allgather_calls = fused_allgather_calls.load(std::memory_order_relaxed);
     s.errors_reported = errors_reported.load(std::memory_order_relaxed);
     s.tensors_submitted = tensors_submitted.load(std::memory_order_relaxed);
     return s;

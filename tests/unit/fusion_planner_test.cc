@@ -59,5 +59,35 @@ TEST(FusionPlannerTest, ErrorsPassThroughUnfused) {
   EXPECT_EQ(planned[1].type, ResponseType::Error);
 }
 
+Response allgather(const std::string& name, std::vector<std::int64_t> dim0_by_rank,
+                   DataType dtype = DataType::Float32) {
+  Response r;
+  r.type = ResponseType::Allgather;
+  r.names = {name};
+  std::int64_t rows = 0;
+  for (std::int64_t d : dim0_by_rank)
+    rows += d;
+  r.element_counts = {rows};
+  r.dim0_by_rank = std::move(dim0_by_rank);
+  r.dtype = dtype;
+  return r;
+}
+
+TEST(FusionPlannerTest, AllgathersFuseWithTheirRowCountsConcatenated) {
+  auto planned = plan_fusion({allgather("g1", {1, 2}), allreduce("r", 4), allgather("g2", {0, 3}),
+                              allgather("g3", {5, 5}, DataType::Int8)},
+                             1 << 20);
+  EXPECT_EQ(groups(planned), (std::vector<std::vector<std::string>>{{"g1", "g2"}, {"r"}, {"g3"}}));
+  EXPECT_EQ(planned[0].type, ResponseType::Allgather);
+  EXPECT_EQ(planned[0].dim0_by_rank, (std::vector<std::int64_t>{1, 2, 0, 3}));
+  EXPECT_EQ(planned[0].element_counts, (std::vector<std::int64_t>{3, 3}));
+}
+
+TEST(FusionPlannerTest, AllgatherThresholdCountsGatheredBytes) {
+  // 3 gathered float rows = 12 bytes each; a 20-byte threshold holds one.
+  auto planned = plan_fusion({allgather("a", {1, 2}), allgather("b", {2, 1})}, 20);
+  EXPECT_EQ(groups(planned), (std::vector<std::vector<std::string>>{{"a"}, {"b"}}));
+}
+
 }  // namespace
 }  // namespace hvd
