@@ -107,4 +107,25 @@ TEST(AllgatherTest, ManyReadyAtOnceAreFusedAndEachIsCorrect) {
   EXPECT_LT(after.allgather_calls - before.allgather_calls, kTensors * kRounds);
 }
 
+TEST(AllgatherTest, MixedKindsInOppositeOrdersOnDifferentRanks) {
+  const int rank = hvd::rank(), size = hvd::size();
+  auto gathered_in = torch::full({1}, rank, torch::kInt64);
+  auto broadcast_in = torch::full({2}, rank, torch::kFloat64);
+  auto reduced_in = torch::full({2}, rank + 1, torch::kFloat32);
+  hvd::Handle gather, bcast, reduce;
+  if (rank % 2 == 0) {
+    gather = hvd::allgather_async(gathered_in, "mixed.gather");
+    bcast = hvd::broadcast_async_(broadcast_in, size - 1, "mixed.bcast");
+    reduce = hvd::allreduce_async(reduced_in, hvd::ReduceOp::Sum, "mixed.reduce");
+  } else {
+    reduce = hvd::allreduce_async(reduced_in, hvd::ReduceOp::Sum, "mixed.reduce");
+    bcast = hvd::broadcast_async_(broadcast_in, size - 1, "mixed.bcast");
+    gather = hvd::allgather_async(gathered_in, "mixed.gather");
+  }
+  EXPECT_TRUE(torch::equal(hvd::synchronize(reduce),
+                           torch::full({2}, size * (size + 1) / 2, torch::kFloat32)));
+  EXPECT_TRUE(torch::equal(hvd::synchronize(bcast), torch::full({2}, size - 1, torch::kFloat64)));
+  EXPECT_TRUE(torch::equal(hvd::synchronize(gather), torch::arange(size, torch::kInt64)));
+}
+
 }  // namespace

@@ -64,6 +64,22 @@ TEST(JoinTest, IntegerAllreduceWhileJoined) {
   EXPECT_TRUE(size == 1 ? last == 0 : last >= 1);
 }
 
+TEST(JoinTest, FusedGroupWhileJoined) {
+  const int rank = hvd::rank(), size = hvd::size();
+  if (rank != 0) {
+    // One fused call of three tensors; rank 0 runs it with zero stand-ins.
+    std::vector<torch::Tensor> inputs = {torch::full({3}, rank, torch::kFloat32),
+                                         torch::full({2, 2}, rank, torch::kFloat32),
+                                         torch::full({1}, 10 * rank, torch::kFloat32)};
+    auto got = hvd::grouped_allreduce(inputs, hvd::ReduceOp::Sum, "join.group");
+    const float sum = size * (size - 1) / 2.0f;
+    EXPECT_TRUE(torch::equal(got[0], torch::full({3}, sum)));
+    EXPECT_TRUE(torch::equal(got[1], torch::full({2, 2}, sum)));
+    EXPECT_TRUE(torch::equal(got[2], torch::full({1}, 10 * sum)));
+  }
+  EXPECT_GE(hvd::join(), size == 1 ? 0 : 1);
+}
+
 TEST(JoinTest, OtherOpsFailOnEveryRankWhileRanksAreJoined) {
   const int rank = hvd::rank(), size = hvd::size();
   if (rank == 0) {
