@@ -2,10 +2,11 @@
 
 namespace hvd {
 
-Controller::Controller(ControlChannel* channel, std::int64_t fusion_threshold_bytes)
+Controller::Controller(ControlChannel* channel, std::int64_t fusion_threshold_bytes,
+                       StallSettings stall)
     : channel_(channel) {
   if (channel_->rank() == 0) {
-    coordinator_ = std::make_unique<Coordinator>(channel_->size(), fusion_threshold_bytes);
+    coordinator_ = std::make_unique<Coordinator>(channel_->size(), fusion_threshold_bytes, stall);
   }
 }
 

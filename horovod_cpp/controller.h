@@ -22,7 +22,8 @@ namespace hvd {
 class Controller {
  public:
   // `channel` is owned by the caller and outlives the controller.
-  Controller(ControlChannel* channel, std::int64_t fusion_threshold_bytes);
+  Controller(ControlChannel* channel, std::int64_t fusion_threshold_bytes,
+             StallSettings stall = {});
 
   StatusOr<ResponseList> negotiate(const RequestList& mine);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "horovod_cpp/fusion_planner.h"
+#include "horovod_cpp/logging.h"
 #include "horovod_cpp/response_builder.h"
 
 namespace hvd {
@@ -18,10 +19,18 @@ Response error_for(const std::string& name, const std::string& message) {
 
 }  // namespace
 
-Coordinator::Coordinator(int size, std::int64_t fusion_threshold_bytes)
-    : size_(size), fusion_threshold_bytes_(fusion_threshold_bytes), joined_(size, false) {}
+Coordinator::Coordinator(int size, std::int64_t fusion_threshold_bytes, StallSettings stall)
+    : size_(size),
+      fusion_threshold_bytes_(fusion_threshold_bytes),
+      joined_(size, false),
+      stall_inspector_(stall) {}
 
 ResponseList Coordinator::compute(const std::vector<RequestList>& per_rank) {
+  return compute(per_rank, std::chrono::steady_clock::now());
+}
+
+ResponseList Coordinator::compute(const std::vector<RequestList>& per_rank,
+                                  std::chrono::steady_clock::time_point now) {
   ResponseList out;
   std::vector<Response> ready;
   bool someone_joined = false;
@@ -35,7 +44,7 @@ ResponseList Coordinator::compute(const std::vector<RequestList>& per_rank) {
         join(rank);
         someone_joined = true;
       } else {
-        accept(rank, request, &ready);
+        accept(rank, request, now, &ready);
       }
     }
   }
@@ -70,15 +79,47 @@ ResponseList Coordinator::compute(const std::vector<RequestList>& per_rank) {
   if (!ready.empty())
     out.progress = true;
   out.responses = plan_fusion(std::move(ready), fusion_threshold_bytes_);
+  if (!pending_.empty()) {
+    StallVerdict verdict = stall_inspector_.inspect(waiting_ops(), now);
+    if (!verdict.report.empty()) {
+      log_message(LogLevel::Warning, verdict.report);
+      last_stall_report_ = std::move(verdict.report);
+    }
+    out.abort_reason = std::move(verdict.abort_reason);
+  }
   return out;
 }
 
-void Coordinator::accept(int rank, const Request& request, std::vector<Response>* ready) {
+std::vector<WaitingOp> Coordinator::waiting_ops() const {
+  std::vector<std::pair<std::uint64_t, WaitingOp>> ordered;
+  for (const auto& [name, pending] : pending_) {
+    WaitingOp op;
+    op.since = pending.since;
+    for (int r = 0; r < size_; ++r) {
+      if (pending.submitted[r] && op.description.empty())
+        op.description = std::string(op_type_name(pending.by_rank[r].op)) + " '" + name + "'";
+      if (!pending.submitted[r] && !joined_[r])
+        op.missing.push_back(r);
+    }
+    ordered.emplace_back(pending.arrival, std::move(op));
+  }
+  std::sort(ordered.begin(), ordered.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<WaitingOp> out;
+  out.reserve(ordered.size());
+  for (auto& entry : ordered)
+    out.push_back(std::move(entry.second));
+  return out;
+}
+
+void Coordinator::accept(int rank, const Request& request,
+                         std::chrono::steady_clock::time_point now, std::vector<Response>* ready) {
   PendingTensor& pending = pending_[request.name];
   if (pending.submitted.empty()) {
     pending.by_rank.resize(size_);
     pending.submitted.assign(size_, false);
     pending.arrival = next_arrival_++;
+    pending.since = now;
   }
   if (pending.submitted[rank]) {
     // The tensor queue refuses a second in-flight use of a name, so this is a protocol

@@ -9,6 +9,7 @@
 // Thread: background only (of rank 0).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -16,18 +17,25 @@
 #include <vector>
 
 #include "horovod_cpp/message.h"
+#include "horovod_cpp/stall_inspector.h"
 
 namespace hvd {
 
 class Coordinator {
  public:
-  Coordinator(int size, std::int64_t fusion_threshold_bytes);
+  Coordinator(int size, std::int64_t fusion_threshold_bytes, StallSettings stall = {});
 
   // `per_rank[r]` is what rank r sent this cycle. Returns the fused, ordered response list
   // every rank will run. Names become ready in the order of (rank, position) of the request
   // that completed them, then (after a join) in submission order, so the order is
   // deterministic.
+  // The stall inspector runs at the end of each call (`now` lets tests move the clock): its
+  // report is logged as a warning, and a stall shutdown sets abort_reason.
   ResponseList compute(const std::vector<RequestList>& per_rank);
+  ResponseList compute(const std::vector<RequestList>& per_rank,
+                       std::chrono::steady_clock::time_point now);
+  // The last stall report logged; "" if none yet.
+  const std::string& last_stall_report() const { return last_stall_report_; }
 
   // Names submitted by some ranks but not all.
   std::size_t pending_count() const { return pending_.size(); }
@@ -36,7 +44,8 @@ class Coordinator {
   struct PendingTensor {
     std::vector<Request> by_rank;  // indexed by rank; meaningful where submitted[r]
     std::vector<bool> submitted;
-    std::uint64_t arrival = 0;  // orders names completed by a join
+    std::uint64_t arrival = 0;                    // orders names completed by a join
+    std::chrono::steady_clock::time_point since;  // first submission
   };
   // Members of one grouped_allreduce that are complete, by member index.
   struct HeldGroup {
@@ -45,7 +54,9 @@ class Coordinator {
     int ready_count = 0;
   };
 
-  void accept(int rank, const Request& request, std::vector<Response>* ready);
+  void accept(int rank, const Request& request, std::chrono::steady_clock::time_point now,
+              std::vector<Response>* ready);
+  std::vector<WaitingOp> waiting_ops() const;
   void join(int rank);
   bool complete(const PendingTensor& pending) const;
   // Builds the response for a complete name, and moves it (or its whole group) to `ready`.
@@ -62,6 +73,8 @@ class Coordinator {
   std::vector<bool> joined_;
   int joined_count_ = 0;
   int last_joined_rank_ = -1;
+  StallInspector stall_inspector_;
+  std::string last_stall_report_;
 };
 
 }  // namespace hvd

@@ -222,6 +222,7 @@ std::string ResponseList::serialize() const {
   out.put<std::uint32_t>(static_cast<std::uint32_t>(shutdown_ranks.size()));
   for (std::int32_t r : shutdown_ranks)
     out.put(r);
+  out.put_string(abort_reason);
   out.put<std::uint32_t>(static_cast<std::uint32_t>(responses.size()));
   for (const auto& r : responses)
     put_response(&out, r);
@@ -239,6 +240,7 @@ StatusOr<ResponseList> ResponseList::parse(const std::string& bytes) {
   list.shutdown_ranks.resize(count);
   for (auto& r : list.shutdown_ranks)
     HVD_RETURN_IF_ERROR(get_rank(&in, &r));
+  HVD_RETURN_IF_ERROR(in.get_string(&list.abort_reason));
   // A response is at least 1+4+4+4+4+4+1+1+4+8+8 bytes.
   HVD_RETURN_IF_ERROR(in.get_count(&count, 43));
   list.responses.resize(count);

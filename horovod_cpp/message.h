@@ -75,11 +75,14 @@ struct Response {
 struct ResponseList {
   std::vector<Response> responses;
   std::vector<std::int32_t> shutdown_ranks;  // non-empty: every rank stops after this cycle
+  // Non-empty: every rank stops after this cycle and fails its pending ops with this message
+  // (the stall inspector's verdict).
+  std::string abort_reason;
   // Some rank sent requests or some response was produced: more is likely to follow at once,
   // so ranks with ops in flight start the next round without waiting a cycle time.
   bool progress = false;
 
-  bool shutdown() const { return !shutdown_ranks.empty(); }
+  bool shutdown() const { return !shutdown_ranks.empty() || !abort_reason.empty(); }
   std::string serialize() const;
   static StatusOr<ResponseList> parse(const std::string& bytes);
 };

@@ -16,9 +16,9 @@
 
 namespace hvd {
 namespace {
-// With nothing in flight the thread has nothing to negotiate; it wakes this often only to
-// re-check, never to communicate.
-constexpr std::chrono::microseconds kIdleRecheck = std::chrono::seconds(1);
+// With nothing in flight a rank still joins a negotiation round this often (see
+// wait_for_work).
+constexpr std::chrono::microseconds kIdleRoundPeriod = std::chrono::seconds(1);
 }  // namespace
 
 StatusOr<std::unique_ptr<Runtime>> Runtime::create(HandleTable* handles) {
@@ -59,7 +59,10 @@ Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable
       owns_mpi_(mpi_->owns_mpi()),
       handles_(handles),
       channel_(std::make_unique<MpiControlChannel>(mpi_->control_comm())),
-      controller_(std::make_unique<Controller>(channel_.get(), settings_.fusion_threshold_bytes)),
+      controller_(std::make_unique<Controller>(
+          channel_.get(), settings_.fusion_threshold_bytes,
+          StallSettings{settings_.stall_check_time, settings_.stall_shutdown_time,
+                        settings_.stall_check_disabled})),
       allreduce_executor_(std::make_unique<AllreduceExecutor>(mpi_.get(), &counters_)),
       allgather_executor_(std::make_unique<AllgatherExecutor>(mpi_.get(), &counters_)) {}
 
@@ -181,26 +184,27 @@ void Runtime::background_loop() {
   finish_cv_.signal_all();
 }
 
-bool Runtime::wait_for_work() {
+void Runtime::wait_for_work() {
   if (shutdown_requested_)
-    return true;
+    return;
   if (queue_.in_flight() > 0) {
     // Some ops await other ranks. Right after a round that moved anything, the others are
     // likely to have more at once: go straight on (the next round's gather is the wait).
     // Otherwise retry every cycle time, sooner on new local work.
     if (!last_round_progressed_)
       queue_.wait_for_work(settings_.cycle_time);
-    return true;
+    return;
   }
-  queue_.wait_for_work(kIdleRecheck);
-  return shutdown_requested_ || queue_.in_flight() > 0;
+  // Nothing of ours in flight: still take part in a round this often, so that peers waiting on
+  // us finish their rounds, a shutdown elsewhere reaches us, and rank 0's stall inspector
+  // runs even while this rank's user thread never calls horovod_cpp.
+  queue_.wait_for_work(kIdleRoundPeriod);
 }
 
 // drain -> negotiate -> (plan: done by the coordinator) -> execute -> complete
 Status Runtime::run_until_shutdown() {
   while (true) {
-    if (!wait_for_work())
-      continue;
+    wait_for_work();
     // A user thread that just woke us is often mid-burst (gradients, many async calls):
     // letting it run on first batches the burst into this round at the cost of one yield.
     std::this_thread::yield();
@@ -226,6 +230,8 @@ Status Runtime::run_until_shutdown() {
 }
 
 Status Runtime::shutdown_reason(const ResponseList& responses) {
+  if (!responses.abort_reason.empty())
+    return Status::error(responses.abort_reason);
   std::vector<int> ranks(responses.shutdown_ranks.begin(), responses.shutdown_ranks.end());
   return Status::error("horovod_cpp has shut down: hvd::shutdown() was called on " +
                        describe_ranks(ranks));

@@ -66,7 +66,7 @@ class Runtime {
   // Background thread body and its steps, in the order DESIGN.md describes them.
   void background_loop();
   Status run_until_shutdown();
-  bool wait_for_work();  // false: nothing to negotiate yet
+  void wait_for_work();  // returns when it is time for the next round
   Status execute(const Response& response);
   // The entries a response names. A rank that has joined runs allreduces it never submitted
   // with zeros, kept alive in `zeros`; error responses skip names this rank lacks.

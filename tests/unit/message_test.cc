@@ -62,6 +62,7 @@ ResponseList sample_responses() {
   join.root_rank = 2;
   list.responses = {fused, gather, bcast, error, join};
   list.shutdown_ranks = {1, 2};
+  list.abort_reason = "horovod_cpp stopped: ops stalled";
   list.progress = true;
   return list;
 }
@@ -80,6 +81,7 @@ TEST(MessageTest, ResponseListRoundTrips) {
   ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
   EXPECT_EQ(parsed.value().responses, list.responses);
   EXPECT_EQ(parsed.value().shutdown_ranks, list.shutdown_ranks);
+  EXPECT_EQ(parsed.value().abort_reason, list.abort_reason);
   EXPECT_TRUE(parsed.value().progress);
 }
 
