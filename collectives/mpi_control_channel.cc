@@ -61,4 +61,14 @@ Status MpiControlChannel::broadcast(std::string* bytes) {
   return wait_for_request(&request, "MPI_Ibcast");
 }
 
+Status MpiControlChannel::allreduce_and(std::vector<std::uint64_t>* words) {
+  if (words->size() > static_cast<size_t>(INT_MAX))
+    return Status::error("bit vector of " + std::to_string(words->size()) + " words is too long");
+  MPI_Request request;
+  HVD_RETURN_IF_MPI_ERROR(MPI_Iallreduce(MPI_IN_PLACE, words->data(),
+                                         static_cast<int>(words->size()), MPI_UINT64_T, MPI_BAND,
+                                         comm_, &request));
+  return wait_for_request(&request, "MPI_Iallreduce");
+}
+
 }  // namespace hvd

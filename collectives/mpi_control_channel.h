@@ -1,5 +1,6 @@
 // ControlChannel over an MPI communicator: size exchange, then MPI_Gatherv / MPI_Bcast of the
-// bytes. Thread: background only.
+// bytes; MPI_Allreduce(MPI_BAND) of the bit vector. All nonblocking, completed by
+// wait_for_request. Thread: background only.
 #pragma once
 
 #include <mpi.h>
@@ -16,6 +17,7 @@ class MpiControlChannel : public ControlChannel {
   int size() const override { return size_; }
   Status gather(const std::string& mine, std::vector<std::string>* all) override;
   Status broadcast(std::string* bytes) override;
+  Status allreduce_and(std::vector<std::uint64_t>* words) override;
 
  private:
   MPI_Comm comm_;

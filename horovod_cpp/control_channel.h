@@ -1,7 +1,9 @@
-// The two collectives negotiation needs, over opaque bytes. MPI implements it in
+// The collectives negotiation needs: gather and broadcast of opaque bytes, and a bitwise AND
+// of a bit vector (the response cache's round). MPI implements it in
 // collectives/; unit tests implement it with threads. Thread: background only.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,8 @@ class ControlChannel {
   virtual Status gather(const std::string& mine, std::vector<std::string>* all) = 0;
   // Collective. Rank 0's `bytes` replace everyone else's.
   virtual Status broadcast(std::string* bytes) = 0;
+  // Collective. Every rank's `words` become the bitwise AND of all ranks' (same length).
+  virtual Status allreduce_and(std::vector<std::uint64_t>* words) = 0;
 };
 
 }  // namespace hvd

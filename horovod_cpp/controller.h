@@ -1,5 +1,6 @@
-// One round of the negotiation protocol, identical on every rank:
+// One round of the negotiation protocol, identical on every rank.
 //
+// Coordinator path (always, when the response cache is off):
 //   1. Every rank serializes the requests that became ready locally since the last round
 //      (plus its shutdown flag) and gathers them to rank 0.
 //   2. Rank 0 feeds them to its Coordinator, which matches names across ranks, validates
@@ -7,32 +8,86 @@
 //   3. Rank 0 broadcasts the resulting ResponseList; every rank then executes exactly that
 //      list, in order, so collective calls match everywhere.
 //
-// Requests are sent once; rank 0 remembers incomplete names across rounds. Thread:
-// background only.
+// With the response cache (HOROVOD_CACHE_CAPACITY > 0), every round starts with one bitwise
+// AND allreduce of a small bit vector instead:
+//   word 0      inverted flags (so AND computes OR): "I need the coordinator" (uncached or
+//               outstanding requests, shutdown, invalidations) and "I have not joined";
+//   hit words   bit b set: cache entry b is ready here (a joined rank sets every bit, since
+//               it will run any allreduce with zeros);
+//   invalid     inverted: "evict entry b everywhere" (its parameters changed here, or a hit
+//               has waited over hit_hold_limit for other ranks, which hands it to the
+//               coordinator, whose stall inspector can then see it).
+// Bits ready everywhere become single-tensor responses from the cache, in bit order, fused
+// by the same planner; held hits wait for a later round. If any rank needs the coordinator,
+// the coordinator path follows in the same round and its successful allreduces enter the
+// cache on every rank, in response order. So the steady state of a training loop costs one
+// small allreduce per round, and every change to the cache is one all ranks see alike.
+//
+// Thread: background only.
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
+#include <unordered_map>
 
 #include "horovod_cpp/control_channel.h"
 #include "horovod_cpp/coordinator.h"
 #include "horovod_cpp/message.h"
+#include "horovod_cpp/response_cache.h"
+#include "horovod_cpp/runtime_counters.h"
 
 namespace hvd {
 
+struct ControllerOptions {
+  std::int64_t fusion_threshold_bytes = 64LL * 1024 * 1024;
+  StallSettings stall;
+  int cache_capacity = 0;  // 0: every round goes through the coordinator
+  std::chrono::milliseconds hit_hold_limit{1000};
+};
+
 class Controller {
  public:
-  // `channel` is owned by the caller and outlives the controller.
-  Controller(ControlChannel* channel, std::int64_t fusion_threshold_bytes,
-             StallSettings stall = {});
+  // `channel` is owned by the caller and outlives the controller; so does `counters`, which
+  // may be null.
+  Controller(ControlChannel* channel, ControllerOptions options,
+             RuntimeCounters* counters = nullptr);
+  // The coordinator path only (no response cache).
+  Controller(ControlChannel* channel, std::int64_t fusion_threshold_bytes)
+      : Controller(channel, coordinator_only(fusion_threshold_bytes)) {}
 
   StatusOr<ResponseList> negotiate(const RequestList& mine);
-
   // Rank 0 only; 0 elsewhere.
   std::size_t pending_on_coordinator() const;
 
  private:
+  struct HeldHit {
+    Request request;
+    std::chrono::steady_clock::time_point since;
+  };
+
+  static ControllerOptions coordinator_only(std::int64_t fusion_threshold_bytes) {
+    ControllerOptions options;
+    options.fusion_threshold_bytes = fusion_threshold_bytes;
+    return options;
+  }
+  StatusOr<ResponseList> coordinator_round(const RequestList& mine);
+  StatusOr<ResponseList> cached_round(const RequestList& mine);
+  // Sorts new requests into held hits and requests for the coordinator; marks entries whose
+  // parameters changed, and hits held too long, for eviction.
+  void classify(const RequestList& mine, std::vector<std::uint64_t>* invalid, RequestList* slow);
+  // After a coordinator round: cache its allreduces, forget what it answered.
+  void learn(const ResponseList& coordinated);
+
   ControlChannel* const channel_;
-  std::unique_ptr<Coordinator> coordinator_;  // rank 0 only
+  const ControllerOptions options_;
+  RuntimeCounters* const counters_;
+  std::unique_ptr<Coordinator> coordinator_;       // rank 0 only
+  std::unique_ptr<ResponseCache> cache_;           // null when the cache is off
+  std::map<int, HeldHit> held_;                    // bit -> ready here, not yet everywhere
+  std::unordered_map<std::string, Request> sent_;  // with the coordinator, unanswered
+  std::vector<Request> carry_;  // held hits whose entry was evicted: to the coordinator next
+  bool joined_ = false;         // our join is negotiating
 };
 
 }  // namespace hvd

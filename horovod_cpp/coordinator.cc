@@ -65,6 +65,7 @@ ResponseList Coordinator::compute(const std::vector<RequestList>& per_rank,
   for (const auto& [group, cause] : failed_groups_)
     fail_group(group, cause, &ready);
   failed_groups_.clear();
+  out.cacheable = joined_count_ == 0 && !someone_joined;
   if (joined_count_ == size_) {
     Response done;
     done.type = ResponseType::Join;

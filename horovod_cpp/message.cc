@@ -218,7 +218,7 @@ bool Response::operator==(const Response& o) const {
 
 std::string ResponseList::serialize() const {
   ByteWriter out;
-  out.put<std::uint8_t>(progress ? 1 : 0);
+  out.put<std::uint8_t>(static_cast<std::uint8_t>((progress ? 1 : 0) | (cacheable ? 2 : 0)));
   out.put<std::uint32_t>(static_cast<std::uint32_t>(shutdown_ranks.size()));
   for (std::int32_t r : shutdown_ranks)
     out.put(r);
@@ -232,9 +232,10 @@ std::string ResponseList::serialize() const {
 StatusOr<ResponseList> ResponseList::parse(const std::string& bytes) {
   ByteReader in(bytes);
   ResponseList list;
-  std::uint8_t progress = 0;
-  HVD_RETURN_IF_ERROR(in.get(&progress));
-  list.progress = progress != 0;
+  std::uint8_t flags = 0;
+  HVD_RETURN_IF_ERROR(in.get(&flags));
+  list.progress = (flags & 1) != 0;
+  list.cacheable = (flags & 2) != 0;
   std::uint32_t count = 0;
   HVD_RETURN_IF_ERROR(in.get_count(&count, sizeof(std::int32_t)));
   list.shutdown_ranks.resize(count);

@@ -81,6 +81,9 @@ struct ResponseList {
   // Some rank sent requests or some response was produced: more is likely to follow at once,
   // so ranks with ops in flight start the next round without waiting a cycle time.
   bool progress = false;
+  // No rank was joined while these responses formed, so every rank submitted each of them:
+  // their allreduces may enter the response cache.
+  bool cacheable = false;
 
   bool shutdown() const { return !shutdown_ranks.empty() || !abort_reason.empty(); }
   std::string serialize() const;

@@ -60,9 +60,12 @@ Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable
       handles_(handles),
       channel_(std::make_unique<MpiControlChannel>(mpi_->control_comm())),
       controller_(std::make_unique<Controller>(
-          channel_.get(), settings_.fusion_threshold_bytes,
-          StallSettings{settings_.stall_check_time, settings_.stall_shutdown_time,
-                        settings_.stall_check_disabled})),
+          channel_.get(),
+          ControllerOptions{settings_.fusion_threshold_bytes,
+                            StallSettings{settings_.stall_check_time, settings_.stall_shutdown_time,
+                                          settings_.stall_check_disabled},
+                            settings_.cache_capacity, std::chrono::milliseconds(1000)},
+          &counters_)),
       allreduce_executor_(std::make_unique<AllreduceExecutor>(mpi_.get(), &counters_)),
       allgather_executor_(std::make_unique<AllgatherExecutor>(mpi_.get(), &counters_)) {}
 

@@ -17,6 +17,8 @@ struct RuntimeCounters {
   std::atomic<std::int64_t> allgather_calls{0};
   std::atomic<std::int64_t> fused_allgather_calls{0};
   std::atomic<std::int64_t> errors_reported{0};
+  std::atomic<std::int64_t> cache_hits{0};
+  std::atomic<std::int64_t> cache_misses{0};
   std::atomic<std::int64_t> tensors_submitted{0};
 
   static void add(std::atomic<std::int64_t>& counter, std::int64_t n) {
@@ -32,6 +34,8 @@ struct RuntimeCounters {
     s.allgather_calls = allgather_calls.load(std::memory_order_relaxed);
     s.fused_allgather_calls = fused_allgather_calls.load(std::memory_order_relaxed);
     s.errors_reported = errors_reported.load(std::memory_order_relaxed);
+    s.cache_hits = cache_hits.load(std::memory_order_relaxed);
+    s.cache_misses = cache_misses.load(std::memory_order_relaxed);
     s.tensors_submitted = tensors_submitted.load(std::memory_order_relaxed);
     return s;
   }

@@ -12,6 +12,7 @@ namespace {
 constexpr std::int64_t kMaxFusionThresholdBytes = 64LL * 1024 * 1024 * 1024;  // 64 GiB
 constexpr double kMaxCycleTimeMs = 60'000;
 constexpr std::int64_t kMaxStallSeconds = 7LL * 24 * 3600;
+constexpr std::int64_t kMaxCacheCapacity = 1 << 16;
 
 Status invalid(const char* name, const std::string& value, const std::string& expected) {
   return Status::error("invalid " + std::string(name) + "='" + value + "': expected " + expected);
@@ -95,6 +96,12 @@ StatusOr<Settings> Settings::from_environment(const EnvLookup& lookup) {
                                                        "milliseconds from 0 to 60000"));
     s.cycle_time = std::chrono::microseconds(static_cast<std::int64_t>(std::llround(ms * 1000)));
   }
+  if (value_of("HOROVOD_CACHE_CAPACITY", &text)) {
+    HVD_ASSIGN_OR_RETURN(const std::int64_t capacity,
+                         parse_int("HOROVOD_CACHE_CAPACITY", text, kMaxCacheCapacity,
+                                   "a tensor count from 0 (off) to 65536"));
+    s.cache_capacity = static_cast<int>(capacity);
+  }
   if (value_of("HOROVOD_TIMELINE", &text))
     s.timeline_path = text;
   if (value_of("HOROVOD_STALL_CHECK_TIME_SECONDS", &text)) {
@@ -127,6 +134,8 @@ std::string Settings::describe() const {
       << "  HOROVOD_FUSION_THRESHOLD = " << fusion_threshold_bytes << " bytes ("
       << static_cast<double>(fusion_threshold_bytes) / (1024.0 * 1024.0) << " MiB)\n"
       << "  HOROVOD_CYCLE_TIME = " << static_cast<double>(cycle_time.count()) / 1000.0 << " ms\n"
+      << "  HOROVOD_CACHE_CAPACITY = " << cache_capacity << (cache_capacity == 0 ? " (off)" : "")
+      << "\n"
       << "  HOROVOD_TIMELINE = " << (timeline_path.empty() ? "(off)" : timeline_path) << "\n"
       << "  HOROVOD_STALL_CHECK_TIME_SECONDS = " << stall_check_time.count() << " s"
       << (stall_check_disabled ? " (disabled by HOROVOD_STALL_CHECK_DISABLE)" : "") << "\n"

@@ -17,6 +17,8 @@ struct Settings {
   // HOROVOD_CYCLE_TIME (ms, fractional allowed): while tensors wait for other ranks, how
   // often negotiation is retried. New work wakes the background thread at once regardless.
   std::chrono::microseconds cycle_time{1000};
+  // HOROVOD_CACHE_CAPACITY: allreduces remembered by the response cache; 0 disables it.
+  int cache_capacity = 1024;
   // HOROVOD_TIMELINE: Chrome-trace output path; empty means off.
   std::string timeline_path;
   // HOROVOD_STALL_CHECK_TIME_SECONDS / HOROVOD_STALL_SHUTDOWN_TIME_SECONDS (0 = off) /

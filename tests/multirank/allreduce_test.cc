@@ -2,6 +2,7 @@
 // in rank_values.h. Registered with a small HOROVOD_FUSION_THRESHOLD so that fusion and
 // tensors larger than the fusion buffer both happen.
 #include <algorithm>
+#include <cstdlib>
 #include <random>
 #include <string>
 
@@ -208,6 +209,61 @@ TEST(AllreduceTest, BadArgumentsFailLocallyOnEveryRank) {
   hvd::synchronize(h);
   expect_error([&] { hvd::synchronize(h); }, {"already synchronized"});
   expect_good_allreduce_works("after.bad.args");
+}
+
+// HOROVOD_CACHE_CAPACITY as this run set it (ctest runs this binary with 1024, 1 and 0).
+int cache_capacity() {
+  const char* text = std::getenv("HOROVOD_CACHE_CAPACITY");
+  return text == nullptr ? 1024 : std::atoi(text);
+}
+
+TEST(AllreduceCacheTest, SteadyStateHitsInAnyOrderAndShapeChanges) {
+  const int rank = hvd::rank(), size = hvd::size();
+  constexpr int kTensors = 20;
+  constexpr int kSteps = 10;
+  const hvd::Stats before = hvd::stats();
+  for (int step = 0; step < kSteps; ++step) {
+    // Even ranks submit in order, odd ranks in reverse; the last tensor changes shape halfway.
+    std::vector<hvd::Handle> handles(kTensors);
+    std::vector<std::vector<int64_t>> shapes(kTensors);
+    for (int k = 0; k < kTensors; ++k) {
+      const int t = rank % 2 == 0 ? k : kTensors - 1 - k;
+      shapes[t] = {t + 1, t == kTensors - 1 && step >= kSteps / 2 ? 3 : 2};
+      handles[t] = hvd::allreduce_async(contribution(rank, shapes[t], torch::kFloat32),
+                                        ReduceOp::Sum, "cache.t" + std::to_string(t));
+    }
+    for (int t = 0; t < kTensors; ++t) {
+      EXPECT_TRUE(matches(hvd::synchronize(handles[t]),
+                          expected(ReduceOp::Sum, size, shapes[t], torch::kFloat32)))
+          << "step " << step << " tensor " << t;
+    }
+  }
+  const hvd::Stats after = hvd::stats();
+  const std::int64_t hits = after.cache_hits - before.cache_hits;
+  const std::int64_t misses = after.cache_misses - before.cache_misses;
+  if (cache_capacity() == 0) {
+    EXPECT_EQ(hits, 0);
+    EXPECT_EQ(misses, 0);  // counted only while the cache is on
+    return;
+  }
+  EXPECT_EQ(hits + misses, kTensors * kSteps);
+  if (cache_capacity() >= kTensors + 1) {
+    // Every repeat hits, except the reshaped tensor's first use of its new shape (and, on a
+    // very slow machine, a hit that waited over a second for the other ranks and was handed
+    // to the coordinator).
+    EXPECT_GE(hits, kTensors * (kSteps - 1) - 1 - kTensors);
+    EXPECT_LE(misses, kTensors + 1 + kTensors);
+  }
+}
+
+TEST(AllreduceCacheTest, CachedTensorMismatchAfterwardsFailsOnEveryRank) {
+  for (int step = 0; step < 3; ++step)
+    hvd::allreduce(torch::ones({4}), ReduceOp::Sum, "cache.mismatch");
+  const int64_t n = hvd::rank() == 0 ? 4 : 5;
+  expect_error([&] { hvd::allreduce(torch::ones({n}), ReduceOp::Sum, "cache.mismatch"); },
+               {"allreduce 'cache.mismatch'", "ranks disagree on shape", "rank 0 has [4]"});
+  auto ok = hvd::allreduce(torch::ones({4}), ReduceOp::Sum, "cache.mismatch");
+  EXPECT_TRUE(torch::equal(ok, torch::full({4}, hvd::size(), torch::kFloat32)));
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "horovod_cpp/controller.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include <gtest/gtest.h>
 
 #include "fake_control_network.h"
@@ -87,6 +90,158 @@ TEST(ControllerTest, ShutdownOfOneRankReachesAll) {
   auto results = negotiate(size, submissions, 0);
   for (int r = 0; r < size; ++r) {
     EXPECT_EQ(results[r][0].shutdown_ranks, (std::vector<std::int32_t>{2}));
+  }
+}
+
+// As negotiate(), with the response cache on; also returns each rank's coordinator rounds.
+std::vector<std::vector<ResponseList>> negotiate_cached(
+    int size, const std::vector<std::vector<RequestList>>& submissions, int capacity,
+    std::vector<int>* gather_rounds, std::chrono::milliseconds hold_limit = std::chrono::hours(1)) {
+  FakeControlNetwork network(size);
+  std::vector<std::vector<ResponseList>> results(size);
+  gather_rounds->assign(size, 0);
+  run_ranks(size, [&](int rank) {
+    FakeControlChannel channel(&network, rank);
+    ControllerOptions options;
+    options.fusion_threshold_bytes = 0;  // keep names visible one per response
+    options.cache_capacity = capacity;
+    options.hit_hold_limit = hold_limit;
+    Controller controller(&channel, options);
+    for (const RequestList& mine : submissions[rank]) {
+      auto out = controller.negotiate(mine);
+      ASSERT_TRUE(out.is_ok()) << out.status().message();
+      results[rank].push_back(out.value());
+    }
+    (*gather_rounds)[rank] = channel.gather_rounds;
+  });
+  return results;
+}
+
+std::vector<std::string> names_of(const ResponseList& list) {
+  std::vector<std::string> out;
+  for (const auto& r : list.responses) {
+    for (const auto& n : r.names)
+      out.push_back(n);
+  }
+  return out;
+}
+
+TEST(ControllerCacheTest, RepeatedTensorsNeedNoCoordinatorRound) {
+  const int size = 3;
+  std::vector<std::vector<RequestList>> submissions(size);
+  for (int rank = 0; rank < size; ++rank) {
+    for (int step = 0; step < 4; ++step) {
+      // Different orders on different ranks, every step.
+      std::vector<Request> requests = {request(rank, "a"), request(rank, "b"), request(rank, "c")};
+      std::rotate(requests.begin(), requests.begin() + (rank + step) % 3, requests.end());
+      submissions[rank].push_back(list_of(requests));
+    }
+  }
+  std::vector<int> gathers;
+  auto results = negotiate_cached(size, submissions, 16, &gathers);
+  for (int rank = 0; rank < size; ++rank) {
+    EXPECT_EQ(gathers[rank], 1) << "only the first step negotiates through rank 0";
+    for (int step = 0; step < 4; ++step) {
+      auto names = names_of(results[rank][step]);
+      EXPECT_EQ(names.size(), 3u);
+      EXPECT_EQ(results[rank][step].responses, results[0][step].responses) << rank << step;
+    }
+  }
+  // Cached rounds run in bit order, which is the order the first step's responses had.
+  EXPECT_EQ(names_of(results[0][3]), names_of(results[0][0]));
+}
+
+TEST(ControllerCacheTest, ShapeChangeOnOneRankAfterCachingIsAnErrorOnEveryRank) {
+  const int size = 2;
+  std::vector<std::vector<RequestList>> submissions(size);
+  submissions[0] = {list_of({request(0, "w", {4})}), list_of({request(0, "w", {4})}),
+                    list_of({request(0, "w", {6})})};
+  submissions[1] = {list_of({request(1, "w", {4})}), list_of({request(1, "w", {5})}),
+                    list_of({request(1, "w", {6})})};
+  std::vector<int> gathers;
+  auto results = negotiate_cached(size, submissions, 4, &gathers);
+  for (int rank = 0; rank < size; ++rank) {
+    ASSERT_EQ(results[rank][1].responses.size(), 1u);
+    EXPECT_EQ(results[rank][1].responses[0].type, ResponseType::Error);
+    EXPECT_EQ(results[rank][1].responses[0].error_message,
+              "allreduce 'w': ranks disagree on shape: rank 0 has [4]; rank 1 has [5]");
+    // Both changed to [6]: a new entry, negotiated through rank 0, then fine.
+    ASSERT_EQ(results[rank][2].responses.size(), 1u);
+    EXPECT_EQ(results[rank][2].responses[0].type, ResponseType::Allreduce);
+    EXPECT_EQ(results[rank][2].responses[0].element_counts, (std::vector<std::int64_t>{6}));
+  }
+}
+
+TEST(ControllerCacheTest, CapacityOneWithManyTensors) {
+  const int size = 2;
+  std::vector<std::vector<RequestList>> submissions(size);
+  for (int rank = 0; rank < size; ++rank) {
+    for (int step = 0; step < 3; ++step) {
+      std::vector<Request> requests;
+      for (int t = 0; t < 5; ++t)
+        requests.push_back(request(rank, "t" + std::to_string(rank == 0 ? t : 4 - t)));
+      submissions[rank].push_back(list_of(requests));
+    }
+  }
+  std::vector<int> gathers;
+  auto results = negotiate_cached(size, submissions, 1, &gathers);
+  for (int rank = 0; rank < size; ++rank) {
+    for (int step = 0; step < 3; ++step) {
+      auto names = names_of(results[rank][step]);
+      std::sort(names.begin(), names.end());
+      EXPECT_EQ(names, (std::vector<std::string>{"t0", "t1", "t2", "t3", "t4"}))
+          << "rank " << rank << " step " << step;
+      EXPECT_EQ(results[rank][step].responses, results[0][step].responses);
+    }
+  }
+}
+
+TEST(ControllerCacheTest, HitReadyOnOneRankWaitsForTheOthers) {
+  const int size = 2;
+  std::vector<std::vector<RequestList>> submissions(size);
+  submissions[0] = {list_of({request(0, "x")}), list_of({request(0, "x")}), {}, {}};
+  submissions[1] = {list_of({request(1, "x")}), {}, {}, list_of({request(1, "x")})};
+  std::vector<int> gathers;
+  auto results = negotiate_cached(size, submissions, 4, &gathers);
+  for (int rank = 0; rank < size; ++rank) {
+    EXPECT_TRUE(results[rank][1].responses.empty());
+    EXPECT_TRUE(results[rank][2].responses.empty());
+    EXPECT_EQ(names_of(results[rank][3]), (std::vector<std::string>{"x"}));
+    EXPECT_EQ(gathers[rank], 1);
+  }
+}
+
+TEST(ControllerCacheTest, HitHeldTooLongGoesToTheCoordinatorOnEveryRank) {
+  const int size = 2;
+  std::vector<std::vector<RequestList>> submissions(size);
+  submissions[0] = {list_of({request(0, "x")}), list_of({request(0, "x")}), {}, {}};
+  submissions[1] = {list_of({request(1, "x")}), {}, {}, list_of({request(1, "x")})};
+  std::vector<int> gathers;
+  // Hold limit 0: rank 0's hit is evicted everywhere in the round it arrives and sent to the
+  // coordinator, where rank 1's (now a miss) completes it.
+  auto results = negotiate_cached(size, submissions, 4, &gathers, std::chrono::milliseconds(0));
+  for (int rank = 0; rank < size; ++rank) {
+    EXPECT_EQ(names_of(results[rank][3]), (std::vector<std::string>{"x"}));
+    EXPECT_GE(gathers[rank], 3);
+  }
+}
+
+TEST(ControllerCacheTest, JoinedRankLetsCachedAllreducesRun) {
+  const int size = 2;
+  Request join;
+  join.op = OpType::Join;
+  join.name = kJoinName;
+  std::vector<std::vector<RequestList>> submissions(size);
+  submissions[0] = {list_of({request(0, "x")}), list_of({request(0, "x")}), {}, list_of({join})};
+  submissions[1] = {list_of({request(1, "x")}), list_of({join}), {}, {}};
+  std::vector<int> gathers;
+  auto results = negotiate_cached(size, submissions, 4, &gathers);
+  for (int rank = 0; rank < size; ++rank) {
+    // Round 1: rank 1 joins while rank 0's hit is ready: it runs, rank 1 contributing zeros.
+    EXPECT_EQ(names_of(results[rank][1]), (std::vector<std::string>{"x"})) << rank;
+    ASSERT_EQ(results[rank][3].responses.size(), 1u);
+    EXPECT_EQ(results[rank][3].responses[0].type, ResponseType::Join);
+    EXPECT_EQ(results[rank][3].responses[0].root_rank, 0);
   }
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -55,6 +56,7 @@ class FakeControlChannel : public ControlChannel {
   int size() const override { return network_->size(); }
   Status gather(const std::string& mine, std::vector<std::string>* all) override {
     auto everything = network_->exchange(rank_, mine);
+    ++gather_rounds;
     all->clear();
     if (rank_ == 0)
       *all = std::move(everything);
@@ -64,6 +66,20 @@ class FakeControlChannel : public ControlChannel {
     *bytes = network_->exchange(rank_, *bytes)[0];
     return Status::ok();
   }
+  Status allreduce_and(std::vector<std::uint64_t>* words) override {
+    std::string mine(reinterpret_cast<const char*>(words->data()), words->size() * 8);
+    for (const std::string& theirs : network_->exchange(rank_, mine)) {
+      for (size_t i = 0; i < words->size(); ++i) {
+        std::uint64_t word;
+        std::memcpy(&word, theirs.data() + 8 * i, 8);
+        (*words)[i] &= word;
+      }
+    }
+    ++and_rounds;
+    return Status::ok();
+  }
+  int and_rounds = 0;     // for tests: how many bit-vector rounds this rank ran
+  int gather_rounds = 0;  // and how many went through the coordinator
 
  private:
   FakeControlNetwork* network_;
