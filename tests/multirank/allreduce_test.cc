@@ -266,4 +266,28 @@ TEST(AllreduceCacheTest, CachedTensorMismatchAfterwardsFailsOnEveryRank) {
   EXPECT_TRUE(torch::equal(ok, torch::full({4}, hvd::size(), torch::kFloat32)));
 }
 
+TEST(AllreduceTest, TenThousandSmallAsyncOpsInFlightAtOnce) {
+  const int rank = hvd::rank(), size = hvd::size();
+  constexpr int kOps = 10000;
+  std::vector<torch::Tensor> inputs;
+  std::vector<hvd::Handle> handles;
+  inputs.reserve(kOps);
+  handles.reserve(kOps);
+  for (int i = 0; i < kOps; ++i) {
+    // Odd ranks submit in reverse order.
+    const int op = rank % 2 == 0 ? i : kOps - 1 - i;
+    inputs.push_back(torch::full({1}, (rank + 1) * (op % 7 + 1), torch::kInt32));
+    handles.push_back(
+        hvd::allreduce_async(inputs.back(), ReduceOp::Sum, "many." + std::to_string(op)));
+  }
+  int wrong = 0;
+  for (int i = 0; i < kOps; ++i) {
+    const int op = rank % 2 == 0 ? i : kOps - 1 - i;
+    const int want = size * (size + 1) / 2 * (op % 7 + 1);
+    if (hvd::synchronize(handles[i]).item<int>() != want)
+      ++wrong;
+  }
+  EXPECT_EQ(wrong, 0);
+}
+
 }  // namespace
