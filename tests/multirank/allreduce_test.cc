@@ -249,7 +249,7 @@ TEST(AllreduceCacheTest, SteadyStateHitsInAnyOrderAndShapeChanges) {
   EXPECT_EQ(hits + misses, kTensors * kSteps);
   if (cache_capacity() >= kTensors + 1) {
     // Every repeat hits, except the reshaped tensor's first use of its new shape (and, on a
-    // very slow machine, a hit that waited over a second for the other ranks and was handed
+    // very slow machine, a hit that waited over 15 s for the other ranks and was handed
     // to the coordinator).
     EXPECT_GE(hits, kTensors * (kSteps - 1) - 1 - kTensors);
     EXPECT_LE(misses, kTensors + 1 + kTensors);
