@@ -160,11 +160,12 @@ int main(int argc, char** argv) {
     samples[cached ? "latency_hvd_cache" : "latency_hvd_nocache"].push_back(
         time_per_iteration(latency_iters, hvd_latency));
     if (rank == 0) {
-      std::printf("  session %d (cache %s): %.1f fused calls per iteration, %.0f%% cache hits\n",
-                  session, cached ? "on" : "off",
-                  static_cast<double>(after.allreduce_calls - before.allreduce_calls) / iters,
-                  100.0 * (after.cache_hits - before.cache_hits) /
-                      std::max<double>(1, grads.size() * static_cast<double>(iters)));
+      std::printf(
+          "  session %d (cache %s): %.1f MPI allreduce calls per iteration, %.0f%% cache hits\n",
+          session, cached ? "on" : "off",
+          static_cast<double>(after.allreduce_calls - before.allreduce_calls) / iters,
+          100.0 * (after.cache_hits - before.cache_hits) /
+              std::max<double>(1, grads.size() * static_cast<double>(iters)));
     }
     hvd::shutdown();
     raw_per_tensor();

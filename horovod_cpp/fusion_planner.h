@@ -9,12 +9,16 @@
 
 namespace hvd {
 
+// Allreduces of at least this many bytes are never fused (see fusion_planner.cc).
+constexpr std::int64_t kMinUnfusedAllreduceBytes = 1 << 20;
+
 // Greedy and deterministic: each unfused allreduce or allgather response starts a group and
 // pulls in every later compatible one (same type, dtype and device; for allreduce also the
 // same reduce op and scales) while the group's bytes (gathered bytes, for allgather) stay
-// within `threshold_bytes`. A fused allgather lists each tensor's per-rank dim 0 in
-// dim0_by_rank, tensor after tensor. Group order follows each group's first response; other
-// response types pass through in place. A threshold of 0 disables fusion.
+// within `threshold_bytes`. Allreduces of kMinUnfusedAllreduceBytes or more run alone. A fused
+// allgather lists each tensor's per-rank dim 0 in dim0_by_rank, tensor after tensor. Group order
+// follows each group's first response; other response types pass through in place. A threshold of 0
+// disables fusion.
 std::vector<Response> plan_fusion(std::vector<Response> responses, std::int64_t threshold_bytes);
 
 }  // namespace hvd

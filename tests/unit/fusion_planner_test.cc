@@ -89,5 +89,14 @@ TEST(FusionPlannerTest, AllgatherThresholdCountsGatheredBytes) {
   EXPECT_EQ(groups(planned), (std::vector<std::vector<std::string>>{{"a"}, {"b"}}));
 }
 
+TEST(FusionPlannerTest, LargeAllreducesRunAlone) {
+  const std::int64_t big = kMinUnfusedAllreduceBytes / 4;  // float32 elements
+  auto planned = plan_fusion(
+      {allreduce("s1", 10), allreduce("big", big), allreduce("s2", 10), allreduce("big2", big)},
+      64 << 20);
+  EXPECT_EQ(groups(planned),
+            (std::vector<std::vector<std::string>>{{"s1", "s2"}, {"big"}, {"big2"}}));
+}
+
 }  // namespace
 }  // namespace hvd
