@@ -47,9 +47,11 @@ struct Stats {
   std::int64_t allgather_calls = 0;        // collective calls issued for allgather
   std::int64_t fused_allgather_calls = 0;  // of those, calls that carried more than one tensor
   std::int64_t errors_reported = 0;        // tensors completed with an error
-  std::int64_t cache_hits = 0;         // allreduces negotiated by the response cache's bit vector
-  std::int64_t cache_misses = 0;       // allreduces that went through the coordinator
-  std::int64_t tensors_submitted = 0;  // ops accepted by the queue, all types
+  std::int64_t cache_hits = 0;           // allreduces negotiated by the response cache's bit vector
+  std::int64_t cache_misses = 0;         // allreduces that went through the coordinator
+  std::int64_t tensors_submitted = 0;    // ops accepted by the queue, all types
+  std::int64_t ops_in_flight = 0;        // now: queued ops not yet completed
+  std::int64_t handles_outstanding = 0;  // now: handles not yet synchronized (done or not)
 };
 Stats stats();
 

@@ -51,7 +51,12 @@ class Runtime {
 
   const Topology& topology() const { return mpi_->topology(); }
   const Settings& settings() const { return settings_; }
-  Stats stats() const { return counters_.snapshot(); }
+  Stats stats() const {
+    Stats s = counters_.snapshot();
+    s.ops_in_flight = static_cast<std::int64_t>(queue_.in_flight());
+    s.handles_outstanding = static_cast<std::int64_t>(handles_->size());
+    return s;
+  }
   bool owns_mpi() const { return owns_mpi_; }
 
   // Thread: user threads; may block until every rank joins the final negotiation round (logs
