@@ -1,5 +1,7 @@
 #include "collectives/mpi_context.h"
 
+#include <cstdlib>
+
 #include "collectives/mpi_check.h"
 
 namespace hvd {
@@ -22,6 +24,11 @@ StatusOr<std::unique_ptr<MpiContext>> MpiContext::create() {
   t.cross_rank = ctx->cross_comm_.rank();
   t.cross_size = ctx->cross_comm_.size();
   return ctx;
+}
+
+void MpiContext::abort_job(int exit_code) const {
+  MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::abort();  // MPI_Abort does not return; this only tells the compiler so
 }
 
 StatusOr<std::vector<int>> MpiContext::ranks_reporting_failure(bool ok) const {

@@ -38,6 +38,10 @@ class MpiContext {
   // Collective over the control communicator: every rank learns which ranks passed `ok=false`.
   StatusOr<std::vector<int>> ranks_reporting_failure(bool ok) const;
 
+  // Ends every process of the job (MPI_Abort on MPI_COMM_WORLD): for a rank that can no longer
+  // take part in collectives other ranks may already be inside.
+  [[noreturn]] void abort_job(int exit_code) const;
+
  private:
   MpiContext() = default;
 

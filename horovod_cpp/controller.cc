@@ -65,6 +65,7 @@ void Controller::classify(const RequestList& mine, std::vector<std::uint64_t>* i
                           RequestList* slow) {
   const auto now = std::chrono::steady_clock::now();
   slow->shutdown = mine.shutdown;
+  slow->shutdown_reason = mine.shutdown_reason;
   slow->requests = std::move(carry_);
   carry_.clear();
   for (const Request& request : mine.requests) {
@@ -140,6 +141,12 @@ StatusOr<ResponseList> Controller::cached_round(const RequestList& mine) {
     for (int bit = 0; bit < cache_->capacity(); ++bit) {
       if (!bit_is_set(words, 1, bit))
         continue;
+      // Some rank that has not joined set this bit, and it sets only bits it has cached; the
+      // caches are identical, so ours has it too, unless the vector was corrupted.
+      if (!cache_->contains(bit)) {
+        return Status::error("malformed negotiation bit vector: cache entry " +
+                             std::to_string(bit) + " is ready everywhere but empty here");
+      }
       ready.push_back(cache_->response_for(bit));
       cache_->touch(bit);
       held_.erase(bit);
@@ -158,6 +165,7 @@ StatusOr<ResponseList> Controller::cached_round(const RequestList& mine) {
   for (Response& response : coordinated.responses)
     out.responses.push_back(std::move(response));
   out.shutdown_ranks = std::move(coordinated.shutdown_ranks);
+  out.shutdown_reasons = std::move(coordinated.shutdown_reasons);
   out.abort_reason = std::move(coordinated.abort_reason);
   out.progress = out.progress || coordinated.progress;
   return out;

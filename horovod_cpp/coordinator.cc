@@ -35,8 +35,10 @@ ResponseList Coordinator::compute(const std::vector<RequestList>& per_rank,
   std::vector<Response> ready;
   bool someone_joined = false;
   for (int rank = 0; rank < static_cast<int>(per_rank.size()); ++rank) {
-    if (per_rank[rank].shutdown)
+    if (per_rank[rank].shutdown) {
       out.shutdown_ranks.push_back(rank);
+      out.shutdown_reasons.push_back(per_rank[rank].shutdown_reason);
+    }
     if (!per_rank[rank].requests.empty())
       out.progress = true;
     for (const Request& request : per_rank[rank].requests) {
@@ -188,15 +190,23 @@ void Coordinator::release(const std::string& name, std::vector<Response>* ready)
 void Coordinator::hold_group_member(const Request& request, Response response,
                                     std::vector<Response>* ready) {
   HeldGroup& group = groups_[request.group];
-  if (group.members.empty()) {
-    group.members.resize(request.group_size);
-    group.ready.assign(request.group_size, false);
-  }
-  group.members[request.group_index] = std::move(response);
-  group.ready[request.group_index] = true;
-  if (++group.ready_count < request.group_size)
+  if (group.members.empty())
+    group.size = request.group_size;
+  if (request.group_size != group.size || group.members.count(request.group_index) > 0) {
+    // The API queues each group whole under one size, and ranks' members were checked against
+    // each other before being held: only a corrupted message gets here.
+    const std::string message =
+        "grouped_allreduce '" + request.group + "': member " + std::to_string(request.group_index) +
+        " of " + std::to_string(request.group_size) +
+        " conflicts with the members held (group of " + std::to_string(group.size) + ")";
+    ready->push_back(error_for(request.name, message));
+    failed_groups_.emplace_back(request.group, message);
     return;
-  for (Response& member : group.members)
+  }
+  group.members.emplace(request.group_index, std::move(response));
+  if (static_cast<std::int32_t>(group.members.size()) < group.size)
+    return;
+  for (auto& [index, member] : group.members)
     ready->push_back(std::move(member));
   groups_.erase(request.group);
 }
@@ -209,10 +219,8 @@ void Coordinator::fail_group(const std::string& group, const std::string& cause,
       "grouped_allreduce '" + group + "' did not run because a member failed: " + cause;
   auto held = groups_.find(group);
   if (held != groups_.end()) {
-    for (size_t i = 0; i < held->second.members.size(); ++i) {
-      if (held->second.ready[i])
-        ready->push_back(error_for(held->second.members[i].names.front(), message));
-    }
+    for (const auto& [index, member] : held->second.members)
+      ready->push_back(error_for(member.names.front(), message));
     groups_.erase(held);
   }
   std::vector<std::pair<std::uint64_t, std::string>> still_pending;

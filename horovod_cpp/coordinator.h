@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -49,9 +50,10 @@ class Coordinator {
   };
   // Members of one grouped_allreduce that are complete, by member index.
   struct HeldGroup {
-    std::vector<Response> members;
-    std::vector<bool> ready;
-    int ready_count = 0;
+    std::int32_t size = 0;
+    // By member index. A map, not a vector of `size`: the size comes off the wire, and memory
+    // should grow with the members that arrived, not with a number a message claims.
+    std::map<std::int32_t, Response> members;
   };
 
   void accept(int rank, const Request& request, std::chrono::steady_clock::time_point now,

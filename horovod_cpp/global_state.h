@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "horovod_cpp/handle_table.h"
 #include "horovod_cpp/runtime.h"
@@ -17,7 +18,8 @@ StatusOr<std::shared_ptr<Runtime>> current_runtime(const char* caller);
 HandleTable& global_handles();
 
 Status initialize_runtime();
-void shutdown_runtime();
+// Every rank's pending and later ops fail with "rank R shut down: <reason>".
+void shutdown_runtime(std::string reason = "hvd::shutdown() was called");
 bool runtime_is_live();
 
 }  // namespace hvd

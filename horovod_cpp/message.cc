@@ -183,6 +183,7 @@ std::string RequestList::serialize() const {
   out.put<std::uint32_t>(static_cast<std::uint32_t>(requests.size()));
   for (const auto& r : requests)
     put_request(&out, r);
+  out.put_string(shutdown_reason);
   return out.take();
 }
 
@@ -198,6 +199,7 @@ StatusOr<RequestList> RequestList::parse(const std::string& bytes) {
   list.requests.resize(count);
   for (auto& r : list.requests)
     HVD_RETURN_IF_ERROR(get_request(&in, &r));
+  HVD_RETURN_IF_ERROR(in.get_string(&list.shutdown_reason));
   HVD_RETURN_IF_ERROR(expect_end(in));
   return list;
 }
@@ -220,8 +222,10 @@ std::string ResponseList::serialize() const {
   ByteWriter out;
   out.put<std::uint8_t>(static_cast<std::uint8_t>((progress ? 1 : 0) | (cacheable ? 2 : 0)));
   out.put<std::uint32_t>(static_cast<std::uint32_t>(shutdown_ranks.size()));
-  for (std::int32_t r : shutdown_ranks)
-    out.put(r);
+  for (size_t i = 0; i < shutdown_ranks.size(); ++i) {
+    out.put(shutdown_ranks[i]);
+    out.put_string(i < shutdown_reasons.size() ? shutdown_reasons[i] : std::string());
+  }
   out.put_string(abort_reason);
   out.put<std::uint32_t>(static_cast<std::uint32_t>(responses.size()));
   for (const auto& r : responses)
@@ -237,10 +241,14 @@ StatusOr<ResponseList> ResponseList::parse(const std::string& bytes) {
   list.progress = (flags & 1) != 0;
   list.cacheable = (flags & 2) != 0;
   std::uint32_t count = 0;
-  HVD_RETURN_IF_ERROR(in.get_count(&count, sizeof(std::int32_t)));
+  // A shutdown entry is a rank and a reason's length, at least.
+  HVD_RETURN_IF_ERROR(in.get_count(&count, 2 * sizeof(std::int32_t)));
   list.shutdown_ranks.resize(count);
-  for (auto& r : list.shutdown_ranks)
-    HVD_RETURN_IF_ERROR(get_rank(&in, &r));
+  list.shutdown_reasons.resize(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    HVD_RETURN_IF_ERROR(get_rank(&in, &list.shutdown_ranks[i]));
+    HVD_RETURN_IF_ERROR(in.get_string(&list.shutdown_reasons[i]));
+  }
   HVD_RETURN_IF_ERROR(in.get_string(&list.abort_reason));
   // A response is at least 1+4+4+4+4+4+1+1+4+8+8 bytes.
   HVD_RETURN_IF_ERROR(in.get_count(&count, 43));

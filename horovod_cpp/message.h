@@ -35,7 +35,8 @@ struct Request {
 // Everything one rank says in one negotiation cycle.
 struct RequestList {
   std::vector<Request> requests;
-  bool shutdown = false;  // this rank's shutdown() was called
+  bool shutdown = false;        // this rank is shutting down...
+  std::string shutdown_reason;  // ...because of this ("hvd::shutdown() was called", ...)
 
   std::string serialize() const;
   static StatusOr<RequestList> parse(const std::string& bytes);
@@ -74,7 +75,10 @@ struct Response {
 // The coordinator's decision for one cycle; identical on every rank.
 struct ResponseList {
   std::vector<Response> responses;
-  std::vector<std::int32_t> shutdown_ranks;  // non-empty: every rank stops after this cycle
+  // Non-empty: every rank stops after this cycle, failing its pending ops with these ranks'
+  // reasons (parallel vectors, in rank order), so the root cause reaches every rank.
+  std::vector<std::int32_t> shutdown_ranks;
+  std::vector<std::string> shutdown_reasons;
   // Non-empty: every rank stops after this cycle and fails its pending ops with this message
   // (the stall inspector's verdict).
   std::string abort_reason;

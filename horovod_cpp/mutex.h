@@ -17,6 +17,7 @@ class HVD_CAPABILITY("mutex") Mutex {
 
   void lock() HVD_ACQUIRE() { mu_.lock(); }
   void unlock() HVD_RELEASE() { mu_.unlock(); }
+  bool try_lock() HVD_TRY_ACQUIRE(true) { return mu_.try_lock(); }
 
  private:
   friend class CondVar;

@@ -38,7 +38,9 @@ class ResponseCache {
   void touch(int bit);  // most recently used now
   void erase(int bit);
 
+  bool contains(int bit) const { return bit >= 0 && bit < capacity_ && entries_[bit]; }
   // The single-tensor response every rank runs for a bit that is ready everywhere.
+  // REQUIRES: contains(bit).
   Response response_for(int bit) const;
 
   // Only plain allreduces are cached: groups must stay whole, and other ops' shapes vary.

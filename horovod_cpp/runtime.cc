@@ -5,6 +5,7 @@
 #endif
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "collectives/mpi_control_channel.h"
@@ -150,11 +151,40 @@ std::string Runtime::auto_group_name() {
   return "grouped_allreduce.noname." + std::to_string(auto_name_counters_[kNumOpTypes]++);
 }
 
-void Runtime::shutdown() {
-  if (!thread_.joinable())
-    return;
+void Runtime::request_shutdown(std::string reason) {
+  {
+    MutexLock lock(&reason_mu_);
+    if (shutdown_reason_.empty())
+      shutdown_reason_ = std::move(reason);
+  }
   shutdown_requested_ = true;
   queue_.wake();
+}
+
+std::string Runtime::requested_shutdown_reason() {
+  MutexLock lock(&reason_mu_);
+  return shutdown_reason_;
+}
+
+bool Runtime::abandon(std::string reason, std::chrono::milliseconds limit) {
+  if (!thread_.joinable() || std::this_thread::get_id() == thread_.get_id())
+    return false;
+  request_shutdown(std::move(reason));
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  MutexLock lock(&finish_mu_);
+  while (!loop_finished_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline)
+      return false;
+    finish_cv_.wait_for(deadline - now);
+  }
+  return true;
+}
+
+void Runtime::shutdown(std::string reason) {
+  if (!thread_.joinable())
+    return;
+  request_shutdown(std::move(reason));
   {
     MutexLock lock(&finish_mu_);
     const auto start = std::chrono::steady_clock::now();
@@ -191,8 +221,8 @@ void Runtime::background_loop() {
   } catch (...) {
     reason = Status::error("horovod_cpp background thread failed with an unknown exception");
   }
-  if (!shutdown_requested_)
-    log_message(LogLevel::Error, reason.message());
+  if (!stopped_by_agreement_)
+    abort_job(reason);
   for (TensorTableEntry& entry : queue_.close(reason))
     complete(entry, reason);
   MutexLock lock(&finish_mu_);
@@ -231,6 +261,8 @@ Status Runtime::run_until_shutdown() {
         joined_ = true;
     }
     mine.shutdown = shutdown_requested_;
+    if (mine.shutdown)
+      mine.shutdown_reason = requested_shutdown_reason();
     StatusOr<ResponseList> negotiated = controller_->negotiate(mine);
     if (!negotiated.is_ok()) {
       return negotiated.status().with_context("horovod_cpp stopped: negotiation failed");
@@ -240,17 +272,39 @@ Status Runtime::run_until_shutdown() {
     for (const Response& response : negotiated.value().responses) {
       HVD_RETURN_IF_ERROR(execute(response));
     }
-    if (negotiated.value().shutdown())
+    if (negotiated.value().shutdown()) {
+      stopped_by_agreement_ = true;
       return shutdown_reason(negotiated.value());
+    }
   }
 }
 
 Status Runtime::shutdown_reason(const ResponseList& responses) {
   if (!responses.abort_reason.empty())
     return Status::error(responses.abort_reason);
-  std::vector<int> ranks(responses.shutdown_ranks.begin(), responses.shutdown_ranks.end());
-  return Status::error("horovod_cpp has shut down: hvd::shutdown() was called on " +
-                       describe_ranks(ranks));
+  // Several ranks may stop in one round; name each with its own reason, up to a few.
+  constexpr size_t kMostNamed = 4;
+  std::string message;
+  const size_t count = responses.shutdown_ranks.size();
+  for (size_t i = 0; i < count && i < kMostNamed; ++i) {
+    const std::string& why =
+        i < responses.shutdown_reasons.size() ? responses.shutdown_reasons[i] : std::string();
+    message += (i == 0 ? "" : "; ") + std::string("rank ") +
+               std::to_string(responses.shutdown_ranks[i]) + " shut down" +
+               (why.empty() ? std::string() : ": " + why);
+  }
+  if (count > kMostNamed)
+    message += "; and " + std::to_string(count - kMostNamed) + " more ranks";
+  return Status::error(message);
+}
+
+void Runtime::abort_job(const Status& failure) {
+  log_message(LogLevel::Error,
+              failure.message() +
+                  ". This rank cannot go on, and the other ranks would wait for it forever: "
+                  "ending the whole job (MPI_Abort)");
+  std::fflush(nullptr);
+  mpi_->abort_job(1);
 }
 
 Status Runtime::execute(const Response& response) {
@@ -258,6 +312,13 @@ Status Runtime::execute(const Response& response) {
   std::vector<std::vector<char>> zeros;
   HVD_RETURN_IF_ERROR(take_entries(response, &entries, &zeros));
   const Status status = run(response, entries);
+  if (!status.is_ok() && response.type != ResponseType::Error) {
+    // The coordinator validated this op on every rank, so this failure is this rank's alone
+    // (an allocation, a local limit, MPI): the other ranks are inside the collective.
+    for (TensorTableEntry& entry : entries)
+      complete(entry, status);
+    return status.with_context("rank " + std::to_string(mpi_->topology().rank));
+  }
   // Count before the callbacks run, so a caller woken by one sees its op in stats().
   if (status.is_ok() && response.type == ResponseType::Allreduce) {
     RuntimeCounters::add(counters_.tensors_reduced, static_cast<std::int64_t>(entries.size()));

@@ -9,6 +9,7 @@
 //   constant after create(): settings_, mpi_ (pointer), topology numbers inside it
 //   background thread only:  channel_, controller_, the executors, and every MPI call
 //   thread-safe:             queue_, handles_ (not owned), counters_, shutdown_requested_
+//   guarded by reason_mu_:   shutdown_reason_ (set before shutdown_requested_)
 //   guarded by finish_mu_:   loop_finished_
 #pragma once
 
@@ -60,10 +61,17 @@ class Runtime {
   bool owns_mpi() const { return owns_mpi_; }
 
   // Thread: user threads; may block until every rank joins the final negotiation round (logs
-  // a warning every kShutdownWarningPeriod while it waits). Fails pending ops, stops the
-  // thread, frees MPI resources and finalizes MPI if init() started it. Idempotent.
-  void shutdown();
+  // a warning every kShutdownWarningPeriod while it waits). Every rank's pending and later ops
+  // fail with "rank R shut down: <reason>". Stops the thread, frees MPI resources and
+  // finalizes MPI if init() started it. Idempotent; the first reason given wins.
+  void shutdown(std::string reason);
+  void shutdown() { shutdown("hvd::shutdown() was called"); }
   static constexpr std::chrono::seconds kShutdownWarningPeriod{10};
+
+  // Thread: any, while this process is dying (std::terminate). Tells every rank why, as
+  // shutdown() does, but waits at most `limit` for the final round and frees nothing: the
+  // process is about to end. Returns whether the other ranks were told.
+  bool abandon(std::string reason, std::chrono::milliseconds limit);
 
  private:
   Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable* handles);
@@ -80,6 +88,12 @@ class Runtime {
   Status run(const Response& response, std::vector<TensorTableEntry>& entries);
   void complete(TensorTableEntry& entry, const Status& status);
   static Status shutdown_reason(const ResponseList& responses);
+  void request_shutdown(std::string reason) HVD_EXCLUDES(reason_mu_);
+  std::string requested_shutdown_reason() HVD_EXCLUDES(reason_mu_);
+  // For a failure of this rank alone: the other ranks are inside, or will enter, a round or a
+  // collective that needs this rank, and MPI offers no way out of either. Logs why, then ends
+  // every process of the job rather than leave them hanging.
+  [[noreturn]] void abort_job(const Status& failure);
 
   const Settings settings_;
   std::unique_ptr<MpiContext> mpi_;
@@ -93,7 +107,10 @@ class Runtime {
   std::unique_ptr<AllgatherExecutor> allgather_executor_;
   bool last_round_progressed_ = false;  // background thread only
   bool joined_ = false;                 // background thread only: our join is negotiating
+  bool stopped_by_agreement_ = false;   // background thread only: every rank got the reason
   std::atomic<bool> shutdown_requested_{false};
+  Mutex reason_mu_;
+  std::string shutdown_reason_ HVD_GUARDED_BY(reason_mu_);
   std::atomic<std::int64_t> auto_name_counters_[kNumOpTypes + 1] = {};  // last: groups
 
   Mutex finish_mu_;

@@ -87,9 +87,11 @@ TEST(ControllerTest, ShutdownOfOneRankReachesAll) {
   const int size = 3;
   std::vector<std::vector<RequestList>> submissions(size, {RequestList{}});
   submissions[2][0].shutdown = true;
+  submissions[2][0].shutdown_reason = "out of patience";
   auto results = negotiate(size, submissions, 0);
   for (int r = 0; r < size; ++r) {
     EXPECT_EQ(results[r][0].shutdown_ranks, (std::vector<std::int32_t>{2}));
+    EXPECT_EQ(results[r][0].shutdown_reasons, (std::vector<std::string>{"out of patience"}));
   }
 }
 
@@ -149,6 +151,26 @@ TEST(ControllerCacheTest, RepeatedTensorsNeedNoCoordinatorRound) {
   }
   // Cached rounds run in bit order, which is the order the first step's responses had.
   EXPECT_EQ(names_of(results[0][3]), names_of(results[0][0]));
+}
+
+TEST(ControllerCacheTest, ShutdownReasonReachesEveryRankAfterCachedSteps) {
+  const int size = 3;
+  std::vector<std::vector<RequestList>> submissions(size);
+  for (int rank = 0; rank < size; ++rank) {
+    for (int step = 0; step < 3; ++step)
+      submissions[rank].push_back(list_of({request(rank, "w")}));
+    submissions[rank].push_back(RequestList{});
+  }
+  submissions[1][3].shutdown = true;
+  submissions[1][3].shutdown_reason = "uncaught exception std::runtime_error: loss is NaN";
+  std::vector<int> gathers;
+  auto results = negotiate_cached(size, submissions, 16, &gathers);
+  for (int rank = 0; rank < size; ++rank) {
+    EXPECT_EQ(gathers[rank], 2) << "the first step and the shutdown go through rank 0";
+    EXPECT_EQ(results[rank][3].shutdown_ranks, (std::vector<std::int32_t>{1}));
+    EXPECT_EQ(results[rank][3].shutdown_reasons,
+              (std::vector<std::string>{submissions[1][3].shutdown_reason}));
+  }
 }
 
 TEST(ControllerCacheTest, ShapeChangeOnOneRankAfterCachingIsAnErrorOnEveryRank) {

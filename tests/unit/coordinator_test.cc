@@ -69,8 +69,13 @@ TEST(CoordinatorTest, ShutdownRanksAreReported) {
   Coordinator c(3, 0);
   RequestList stopping;
   stopping.shutdown = true;
-  auto out = c.compute({{}, stopping, stopping});
+  stopping.shutdown_reason = "hvd::shutdown() was called";
+  RequestList failing = stopping;
+  failing.shutdown_reason = "uncaught exception std::runtime_error: boom";
+  auto out = c.compute({{}, stopping, failing});
   EXPECT_EQ(out.shutdown_ranks, (std::vector<std::int32_t>{1, 2}));
+  EXPECT_EQ(out.shutdown_reasons,
+            (std::vector<std::string>{stopping.shutdown_reason, failing.shutdown_reason}));
 }
 
 TEST(CoordinatorTest, SecondSubmissionFromOneRankIsAnError) {
@@ -185,6 +190,26 @@ TEST(CoordinatorTest, GroupSizeDisagreementFailsEveryMember) {
   EXPECT_EQ(failed, (std::vector<std::string>{"g[0]", "g[1]", "g[2]"}));
   EXPECT_NE(out.responses[0].error_message.find("group 'g' of 2"), std::string::npos);
   EXPECT_EQ(c.pending_count(), 0u);
+}
+
+// Found by tests/fuzz/message_fuzzer: a forged group size made rank 0 allocate that many
+// members, and a member of a conflicting size was written past the end of the group.
+TEST(CoordinatorTest, ForgedGroupSizesFailTheGroupWithoutHarm) {
+  Coordinator c(2, 0);
+  const int huge = 2'000'000'000;
+  auto held = c.compute({list_of({member(0, "g", 0, huge)}), list_of({member(1, "g", 0, huge)})});
+  EXPECT_TRUE(held.responses.empty());  // held, waiting for members that will never come
+  auto out = c.compute({list_of({member(0, "g", 5, 6)}), list_of({member(1, "g", 5, 6)})});
+  std::vector<std::string> failed;
+  for (const Response& r : out.responses) {
+    EXPECT_EQ(r.type, ResponseType::Error);
+    failed.push_back(r.names.front());
+  }
+  std::sort(failed.begin(), failed.end());
+  EXPECT_EQ(failed, (std::vector<std::string>{"g[0]", "g[5]"}));
+  EXPECT_NE(out.responses[0].error_message.find("conflicts with the members held"),
+            std::string::npos)
+      << out.responses[0].error_message;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@ namespace {
 RequestList sample_requests() {
   RequestList list;
   list.shutdown = true;
+  list.shutdown_reason = "uncaught exception std::runtime_error: loss is NaN";
   Request a;
   a.rank = 3;
   a.dtype = DataType::BFloat16;
@@ -62,6 +63,7 @@ ResponseList sample_responses() {
   join.root_rank = 2;
   list.responses = {fused, gather, bcast, error, join};
   list.shutdown_ranks = {1, 2};
+  list.shutdown_reasons = {"hvd::shutdown() was called", ""};
   list.abort_reason = "horovod_cpp stopped: ops stalled";
   list.progress = true;
   return list;
@@ -72,6 +74,7 @@ TEST(MessageTest, RequestListRoundTrips) {
   auto parsed = RequestList::parse(list.serialize());
   ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
   EXPECT_EQ(parsed.value().shutdown, true);
+  EXPECT_EQ(parsed.value().shutdown_reason, list.shutdown_reason);
   EXPECT_EQ(parsed.value().requests, list.requests);
 }
 
@@ -81,6 +84,7 @@ TEST(MessageTest, ResponseListRoundTrips) {
   ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
   EXPECT_EQ(parsed.value().responses, list.responses);
   EXPECT_EQ(parsed.value().shutdown_ranks, list.shutdown_ranks);
+  EXPECT_EQ(parsed.value().shutdown_reasons, list.shutdown_reasons);
   EXPECT_EQ(parsed.value().abort_reason, list.abort_reason);
   EXPECT_TRUE(parsed.value().progress);
 }
