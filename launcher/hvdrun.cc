@@ -1,0 +1,49 @@
+// hvdrun: checks the command line, then replaces itself with mpirun (see mpirun_command.h).
+// Being replaced, not a parent, is what makes Ctrl-C and SIGTERM behave: they reach mpirun,
+// which stops every rank and exits non-zero, and its exit status is the job's.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "launcher/mpirun_command.h"
+
+extern char** environ;
+
+int main(int argc, char** argv) {
+  const hvd::CommandLine line =
+      hvd::parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
+  if (!line.launch) {
+    std::fputs(line.message.c_str(), line.exit_code == 0 ? stdout : stderr);
+    return line.exit_code;
+  }
+  std::string mpirun;
+  const hvd::Status launchable = hvd::check_launchable(line.options, &mpirun);
+  if (!launchable.is_ok()) {
+    std::fprintf(stderr, "hvdrun: %s\n", launchable.message().c_str());
+    return 2;
+  }
+  hvd::LaunchEnvironment environment;
+  environment.is_root = geteuid() == 0;
+  for (char** var = environ; *var != nullptr; ++var) {
+    const std::string entry = *var;
+    environment.variable_names.push_back(entry.substr(0, entry.find('=')));
+  }
+  const std::vector<std::string> command =
+      hvd::build_mpirun_argv(line.options, environment, mpirun);
+  if (line.options.verbose || line.options.dry_run)
+    std::printf("%s\n", hvd::shell_quote(command).c_str());
+  if (line.options.dry_run)
+    return 0;
+  std::fflush(stdout);
+  std::vector<char*> exec_argv;
+  for (const std::string& arg : command)
+    exec_argv.push_back(const_cast<char*>(arg.c_str()));
+  exec_argv.push_back(nullptr);
+  execv(mpirun.c_str(), exec_argv.data());
+  std::fprintf(stderr, "hvdrun: could not run %s: %s\n", mpirun.c_str(), std::strerror(errno));
+  return 127;
+}
