@@ -57,9 +57,11 @@ StatusOr<std::unique_ptr<Runtime>> Runtime::create(HandleTable* handles) {
   if (rank == 0) {
     log_message(LogLevel::Info, settings.value().describe() + "\n  allocator: " + allocator);
   }
-  if (!settings.value().timeline_path.empty() && rank == 0) {
-    log_message(LogLevel::Warning,
-                "HOROVOD_TIMELINE is set but the timeline is not implemented yet; ignoring it");
+  for (const std::string& name : settings.value().not_implemented) {
+    if (rank == 0) {
+      log_message(LogLevel::Warning,
+                  name + " is set, but that feature is not implemented yet; ignoring it");
+    }
   }
   std::unique_ptr<Runtime> runtime(
       new Runtime(std::move(settings).value(), std::move(mpi), handles));

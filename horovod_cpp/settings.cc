@@ -102,8 +102,15 @@ StatusOr<Settings> Settings::from_environment(const EnvLookup& lookup) {
                                    "a tensor count from 0 (off) to 65536"));
     s.cache_capacity = static_cast<int>(capacity);
   }
-  if (value_of("HOROVOD_TIMELINE", &text))
+  if (value_of("HOROVOD_TIMELINE", &text)) {
     s.timeline_path = text;
+    s.not_implemented.push_back("HOROVOD_TIMELINE");
+  }
+  for (const char* name : {"HOROVOD_TIMELINE_MARK_CYCLES", "HOROVOD_AUTOTUNE",
+                           "HOROVOD_AUTOTUNE_LOG", "HOROVOD_HIERARCHICAL_ALLREDUCE"}) {
+    if (value_of(name, &text))
+      s.not_implemented.push_back(name);
+  }
   if (value_of("HOROVOD_STALL_CHECK_TIME_SECONDS", &text)) {
     HVD_ASSIGN_OR_RETURN(const std::int64_t seconds,
                          parse_int("HOROVOD_STALL_CHECK_TIME_SECONDS", text, kMaxStallSeconds,

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "horovod_cpp/logging.h"
 #include "horovod_cpp/status.h"
@@ -21,6 +22,8 @@ struct Settings {
   int cache_capacity = 1024;
   // HOROVOD_TIMELINE: Chrome-trace output path; empty means off.
   std::string timeline_path;
+  // HOROVOD_* variables that are set but whose features are not built yet (init warns).
+  std::vector<std::string> not_implemented;
   // HOROVOD_STALL_CHECK_TIME_SECONDS / HOROVOD_STALL_SHUTDOWN_TIME_SECONDS (0 = off) /
   // HOROVOD_STALL_CHECK_DISABLE.
   std::chrono::seconds stall_check_time{60};

@@ -14,6 +14,7 @@ packages=(
   clang-format
   clang libclang-rt-14-dev
   gnuplot-nox
+  iproute2
 )
 
 missing=()

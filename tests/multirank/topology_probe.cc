@@ -49,6 +49,10 @@ int main() {
   const auto sum = hvd::allreduce(torch::full({3}, rank + 1.0), hvd::ReduceOp::Sum, "probe.sum");
   if (!torch::equal(sum, torch::full({3}, size * (size + 1) / 2.0)))
     problems += " allreduce";
+  // 1 MiB, so that a multi-host run visibly moves data between the hosts.
+  const auto big = hvd::allreduce(torch::full({1 << 18}, 1.0f), hvd::ReduceOp::Sum, "probe.big");
+  if (!torch::equal(big, torch::full({1 << 18}, static_cast<float>(size))))
+    problems += " allreduce(1 MiB)";
   const auto gathered = hvd::allgather(torch::full({1, 2}, static_cast<double>(rank)), "probe.g");
   const auto expected = torch::arange(size, torch::kFloat64).unsqueeze(1).repeat({1, 2});
   if (!torch::equal(gathered, expected))

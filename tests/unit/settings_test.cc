@@ -42,6 +42,15 @@ TEST(SettingsTest, ReadsEveryVariable) {
   EXPECT_EQ(s.value().stall_shutdown_time, std::chrono::seconds(30));
   EXPECT_TRUE(s.value().stall_check_disabled);
   EXPECT_EQ(s.value().log_level, LogLevel::Info);
+  EXPECT_EQ(s.value().not_implemented, (std::vector<std::string>{"HOROVOD_TIMELINE"}));
+}
+
+TEST(SettingsTest, ListsVariablesOfFeaturesNotBuiltYet) {
+  auto s = parse({{"HOROVOD_AUTOTUNE", "1"}, {"HOROVOD_HIERARCHICAL_ALLREDUCE", "1"}});
+  ASSERT_TRUE(s.is_ok()) << s.status().message();
+  EXPECT_EQ(s.value().not_implemented,
+            (std::vector<std::string>{"HOROVOD_AUTOTUNE", "HOROVOD_HIERARCHICAL_ALLREDUCE"}));
+  EXPECT_TRUE(parse({}).value().not_implemented.empty());
 }
 
 struct BadValue {
