@@ -46,31 +46,36 @@ for i in 0 1; do
   ip -n "$ns" link set lo up
 done
 rx_bytes() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_bytes"; }
-before=$(rx_bytes "${namespaces[1]}" "${tag}p1")
 
 printf '%s slots=2\n%s slots=2\n' "${addresses[@]}" >"$work/hostfile"
 export HVD_NETNS_MAP="${addresses[0]}=${namespaces[0]} ${addresses[1]}=${namespaces[1]}"
-out=$("$hvdrun" -np 4 --hostfile "$work/hostfile" --network-interface "$subnet.0/24" \
-  -x HVD_EXPECT_SLOTS=2,2 -x HVD_NETNS_MAP \
-  --mpi-args "--mca plm_rsh_agent $here/netns_agent.sh --mca plm_rsh_no_tree_spawn 1" \
-  "$probe" 2>&1)
-rc=$?
-after=$(rx_bytes "${namespaces[1]}" "${tag}p1")
-echo "$out"
 failures=0
 fail() {
   echo "FAILED: $*"
   failures=$((failures + 1))
 }
-[[ $rc == 0 ]] || fail "hvdrun exit status $rc"
-for r in 0 1 2 3; do
-  local_rank=$((r % 2))
-  cross_rank=$((r / 2))
-  grep -q "^\[1,$r\]<stdout>:topology_probe rank $r/4 local $local_rank/2 cross $cross_rank/2 .*: ok$" \
-    <<<"$out" || fail "rank $r: no ok line with local $local_rank/2 cross $cross_rank/2"
+# The same job twice: hosts from a hostfile, then from -H.
+for hosts in "--hostfile $work/hostfile" "-H ${addresses[0]}:2,${addresses[1]}:2"; do
+  before=$(rx_bytes "${namespaces[1]}" "${tag}p1")
+  # shellcheck disable=SC2086 # $hosts is two words on purpose
+  out=$("$hvdrun" -np 4 $hosts --network-interface "$subnet.0/24" \
+    -x HVD_EXPECT_SLOTS=2,2 -x HVD_NETNS_MAP \
+    --mpi-args "--mca plm_rsh_agent $here/netns_agent.sh --mca plm_rsh_no_tree_spawn 1" \
+    "$probe" 2>&1)
+  rc=$?
+  after=$(rx_bytes "${namespaces[1]}" "${tag}p1")
+  echo "== hvdrun -np 4 $hosts"
+  echo "$out"
+  [[ $rc == 0 ]] || fail "$hosts: hvdrun exit status $rc"
+  for r in 0 1 2 3; do
+    local_rank=$((r % 2))
+    cross_rank=$((r / 2))
+    grep -q "^\[1,$r\]<stdout>:topology_probe rank $r/4 local $local_rank/2 cross $cross_rank/2 .*: ok$" \
+      <<<"$out" || fail "$hosts: rank $r: no ok line with local $local_rank/2 cross $cross_rank/2"
+  done
+  # The probe's 1 MiB allreduce alone sends host B's ranks half a MiB or more from host A.
+  ((after - before > 500000)) || fail "$hosts: only $((after - before)) bytes reached host B"
+  echo "host B's interface received $((after - before)) bytes during the run"
 done
-# The probe's 1 MiB allreduce alone sends host B's ranks half a MiB or more from host A.
-((after - before > 500000)) || fail "only $((after - before)) bytes reached host B's interface"
-echo "host B's interface received $((after - before)) bytes during the run"
 ((failures == 0)) || exit 1
 echo "multihost_netns_test: 4 ranks on 2 namespace hosts: topology, allreduce, allgather ok"
