@@ -5,8 +5,39 @@
 
 namespace hvd {
 
-AllreduceExecutor::AllreduceExecutor(const MpiContext* mpi, RuntimeCounters* counters)
-    : mpi_(mpi), counters_(counters) {}
+namespace {
+
+// Marks one step on every tensor's row of the timeline, for as long as it lives.
+class TimelineSpan {
+ public:
+  TimelineSpan(Timeline* timeline, const std::vector<TensorTableEntry>& entries,
+               const char* activity)
+      : timeline_(timeline), entries_(entries), activity_(activity) {
+    if (timeline_->active()) {
+      for (const TensorTableEntry& e : entries_)
+        timeline_->begin(e.name, activity_);
+    }
+  }
+  ~TimelineSpan() {
+    if (timeline_->active()) {
+      for (const TensorTableEntry& e : entries_)
+        timeline_->end(e.name, activity_);
+    }
+  }
+  TimelineSpan(const TimelineSpan&) = delete;
+  TimelineSpan& operator=(const TimelineSpan&) = delete;
+
+ private:
+  Timeline* const timeline_;
+  const std::vector<TensorTableEntry>& entries_;
+  const char* const activity_;
+};
+
+}  // namespace
+
+AllreduceExecutor::AllreduceExecutor(const MpiContext* mpi, RuntimeCounters* counters,
+                                     Timeline* timeline)
+    : mpi_(mpi), counters_(counters), timeline_(timeline) {}
 
 Status AllreduceExecutor::execute(const Response& response,
                                   const std::vector<TensorTableEntry>& entries) {
@@ -18,8 +49,10 @@ Status AllreduceExecutor::execute(const Response& response,
                            std::to_string(response.element_counts[i]));
     }
   }
-  if (entries.size() == 1)
+  if (entries.size() == 1) {
+    TimelineSpan span(timeline_, entries, "MPI_ALLREDUCE");
     return reduce_single(response, entries.front());
+  }
   return reduce_fused(response, entries);
 }
 
@@ -53,16 +86,23 @@ Status AllreduceExecutor::reduce_fused(const Response& response,
   }
   char* buffer = fusion_buffer_.data();
   std::int64_t offset = 0;
-  for (const TensorTableEntry& entry : entries) {
-    scaled_copy(entry.input, buffer + offset, entry.num_elements(), response.dtype,
-                response.prescale);
-    offset += entry.byte_size();
+  {
+    TimelineSpan span(timeline_, entries, "MEMCPY_IN_FUSION_BUFFER");
+    for (const TensorTableEntry& entry : entries) {
+      scaled_copy(entry.input, buffer + offset, entry.num_elements(), response.dtype,
+                  response.prescale);
+      offset += entry.byte_size();
+    }
   }
   const std::int64_t count = total_bytes / element_size_bytes(response.dtype);
-  HVD_RETURN_IF_ERROR(reduce(buffer, buffer, count, response)
-                          .with_context("fused allreduce of " + std::to_string(entries.size()) +
-                                        " tensors starting with '" + entries.front().name + "'"));
+  {
+    TimelineSpan span(timeline_, entries, "MPI_ALLREDUCE");
+    HVD_RETURN_IF_ERROR(reduce(buffer, buffer, count, response)
+                            .with_context("fused allreduce of " + std::to_string(entries.size()) +
+                                          " tensors starting with '" + entries.front().name + "'"));
+  }
   RuntimeCounters::add(counters_->fused_allreduce_calls, 1);
+  TimelineSpan span(timeline_, entries, "MEMCPY_OUT_FUSION_BUFFER");
   offset = 0;
   for (const TensorTableEntry& entry : entries) {
     finish(response, buffer + offset, entry.output, entry.num_elements());

@@ -11,13 +11,14 @@
 #include "horovod_cpp/message.h"
 #include "horovod_cpp/runtime_counters.h"
 #include "horovod_cpp/tensor_table_entry.h"
+#include "horovod_cpp/timeline.h"
 
 namespace hvd {
 
 class AllreduceExecutor {
  public:
-  // Both are owned by the Runtime, which destroys this executor first.
-  AllreduceExecutor(const MpiContext* mpi, RuntimeCounters* counters);
+  // All are owned by the Runtime, which destroys this executor first.
+  AllreduceExecutor(const MpiContext* mpi, RuntimeCounters* counters, Timeline* timeline);
 
   // `entries` are in the response's name order.
   Status execute(const Response& response, const std::vector<TensorTableEntry>& entries);
@@ -31,6 +32,7 @@ class AllreduceExecutor {
 
   const MpiContext* const mpi_;
   RuntimeCounters* const counters_;
+  Timeline* const timeline_;
   std::vector<char> fusion_buffer_;  // grows to the largest fused group, never shrinks
 };
 

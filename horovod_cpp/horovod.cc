@@ -58,14 +58,14 @@ bool cuda_built() {
   return false;
 }
 
-void start_timeline(const std::string& /*path*/, bool /*mark_cycles*/) {
-  live_runtime("hvd::start_timeline()");
-  throw Error("hvd::start_timeline(): the timeline is not implemented yet in this build");
+void start_timeline(const std::string& path, bool mark_cycles) {
+  throw_if_error(live_runtime("hvd::start_timeline()")
+                     ->start_timeline(path, mark_cycles)
+                     .with_context("hvd::start_timeline()"));
 }
 
 void stop_timeline() {
-  live_runtime("hvd::stop_timeline()");
-  throw Error("hvd::stop_timeline(): the timeline is not implemented yet in this build");
+  live_runtime("hvd::stop_timeline()")->stop_timeline();
 }
 
 Stats stats() {

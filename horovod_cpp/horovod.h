@@ -40,6 +40,7 @@ void stop_timeline();
 // Counters since init(), for tests and benchmarks. Read at any time from any thread.
 struct Stats {
   std::int64_t negotiation_cycles = 0;     // rounds of the controller protocol
+  std::int64_t negotiation_micros = 0;     // time the background thread spent in those rounds
   std::int64_t tensors_reduced = 0;        // allreduce tensors completed successfully
   std::int64_t allreduce_calls = 0;        // collective calls issued for allreduce
   std::int64_t fused_allreduce_calls = 0;  // of those, calls that carried more than one tensor

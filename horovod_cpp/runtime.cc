@@ -5,6 +5,7 @@
 #endif
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 
@@ -21,6 +22,29 @@ namespace {
 // With nothing in flight a rank still joins a negotiation round this often (see
 // wait_for_work).
 constexpr std::chrono::microseconds kIdleRoundPeriod = std::chrono::seconds(1);
+
+// "allreduce" -> "ALLREDUCE", for timeline activity names.
+std::string upper(const char* name) {
+  std::string out(name);
+  for (char& c : out)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+const char* mpi_activity(ResponseType type) {
+  switch (type) {
+    case ResponseType::Allgather:
+      return "MPI_ALLGATHER";
+    case ResponseType::Broadcast:
+      return "MPI_BCAST";
+    case ResponseType::Reducescatter:
+      return "MPI_REDUCESCATTER";
+    case ResponseType::Alltoall:
+      return "MPI_ALLTOALL";
+    default:
+      return nullptr;  // allreduce marks its own steps; the rest move no data
+  }
+}
 // How long a cache hit may wait for other ranks before it is handed to the coordinator, where
 // the stall inspector can name the missing ranks: a quarter of the shortest stall deadline,
 // so reports come at most 25% late, while ranks that lag each other by less keep their hits.
@@ -38,6 +62,16 @@ std::chrono::milliseconds cache_hold_limit(const Settings& settings) {
 StatusOr<std::unique_ptr<Runtime>> Runtime::create(HandleTable* handles) {
   StatusOr<Settings> settings = Settings::from_environment();
   HVD_ASSIGN_OR_RETURN(std::unique_ptr<MpiContext> mpi, MpiContext::create());
+  const int rank = mpi->topology().rank;
+  // Opened before the ranks agree to start, so that a timeline path rank 0 cannot write stops
+  // every rank, not just rank 0.
+  auto timeline = std::make_unique<Timeline>();
+  if (settings.is_ok() && rank == 0 && !settings.value().timeline_path.empty()) {
+    Status opened =
+        timeline->start(settings.value().timeline_path, settings.value().timeline_mark_cycles);
+    if (!opened.is_ok())
+      settings = opened.with_context("HOROVOD_TIMELINE");
+  }
   // Agree before anyone starts negotiating: a rank that refuses to start must not leave the
   // others waiting for it.
   HVD_ASSIGN_OR_RETURN(const std::vector<int> failed,
@@ -48,7 +82,6 @@ StatusOr<std::unique_ptr<Runtime>> Runtime::create(HandleTable* handles) {
     return Status::error("hvd::init(): invalid HOROVOD_* settings on " + describe_ranks(failed) +
                          " (see the error there); no rank starts");
   }
-  const int rank = mpi->topology().rank;
   set_log_rank(rank);
   set_log_level(settings.value().log_level);
   const std::string allocator = settings.value().malloc_tuning
@@ -64,16 +97,18 @@ StatusOr<std::unique_ptr<Runtime>> Runtime::create(HandleTable* handles) {
     }
   }
   std::unique_ptr<Runtime> runtime(
-      new Runtime(std::move(settings).value(), std::move(mpi), handles));
+      new Runtime(std::move(settings).value(), std::move(mpi), handles, std::move(timeline)));
   runtime->thread_ = std::thread([r = runtime.get()] { r->background_loop(); });
   return runtime;
 }
 
-Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable* handles)
+Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable* handles,
+                 std::unique_ptr<Timeline> timeline)
     : settings_(std::move(settings)),
       mpi_(std::move(mpi)),
       owns_mpi_(mpi_->owns_mpi()),
       handles_(handles),
+      timeline_(std::move(timeline)),
       channel_(std::make_unique<MpiControlChannel>(mpi_->control_comm())),
       controller_(std::make_unique<Controller>(
           channel_.get(),
@@ -82,7 +117,8 @@ Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable
                                           settings_.stall_check_disabled},
                             settings_.cache_capacity, cache_hold_limit(settings_)},
           &counters_)),
-      allreduce_executor_(std::make_unique<AllreduceExecutor>(mpi_.get(), &counters_)),
+      allreduce_executor_(
+          std::make_unique<AllreduceExecutor>(mpi_.get(), &counters_, timeline_.get())),
       allgather_executor_(std::make_unique<AllgatherExecutor>(mpi_.get(), &counters_)) {}
 
 Runtime::~Runtime() {
@@ -202,6 +238,7 @@ void Runtime::shutdown(std::string reason) {
     }
   }
   thread_.join();
+  timeline_->stop();
   allreduce_executor_.reset();
   allgather_executor_.reset();
   controller_.reset();
@@ -258,6 +295,12 @@ Status Runtime::run_until_shutdown() {
     std::this_thread::yield();
     RequestList mine;
     mine.requests = queue_.drain_requests();
+    timeline_->mark_cycle();
+    if (timeline_->active()) {
+      for (const Request& request : mine.requests)
+        timeline_->begin(request.name, "NEGOTIATE_" + upper(op_type_name(request.op)));
+    }
+    const auto round_start = std::chrono::steady_clock::now();
     for (const Request& request : mine.requests) {
       if (request.op == OpType::Join)
         joined_ = true;
@@ -270,6 +313,10 @@ Status Runtime::run_until_shutdown() {
       return negotiated.status().with_context("horovod_cpp stopped: negotiation failed");
     }
     RuntimeCounters::add(counters_.negotiation_cycles, 1);
+    RuntimeCounters::add(counters_.negotiation_micros,
+                         std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - round_start)
+                             .count());
     last_round_progressed_ = negotiated.value().progress;
     for (const Response& response : negotiated.value().responses) {
       HVD_RETURN_IF_ERROR(execute(response));
@@ -313,7 +360,28 @@ Status Runtime::execute(const Response& response) {
   std::vector<TensorTableEntry> entries;
   std::vector<std::vector<char>> zeros;
   HVD_RETURN_IF_ERROR(take_entries(response, &entries, &zeros));
+  // Timeline rows: NEGOTIATE_<OP> ends, <OP> and its MPI call begin. (Zeros this rank runs
+  // while joined get rows too: they show what the join cost.)
+  const bool timeline = timeline_->active();
+  const char* activity = mpi_activity(response.type);
+  if (timeline) {
+    for (const TensorTableEntry& entry : entries) {
+      const std::string op = upper(op_type_name(entry.op));
+      timeline_->end(entry.name, "NEGOTIATE_" + op);
+      if (response.type != ResponseType::Error)
+        timeline_->begin(entry.name, op);
+      if (activity != nullptr)
+        timeline_->begin(entry.name, activity);
+    }
+  }
   const Status status = run(response, entries);
+  if (timeline && response.type != ResponseType::Error) {
+    for (const TensorTableEntry& entry : entries) {
+      if (activity != nullptr)
+        timeline_->end(entry.name, activity);
+      timeline_->end(entry.name, upper(op_type_name(entry.op)));
+    }
+  }
   if (!status.is_ok() && response.type != ResponseType::Error) {
     // The coordinator validated this op on every rank, so this failure is this rank's alone
     // (an allocation, a local limit, MPI): the other ranks are inside the collective.
@@ -401,6 +469,16 @@ void Runtime::complete(TensorTableEntry& entry, const Status& status) {
   } catch (...) {
     log_message(LogLevel::Error, "callback of '" + entry.name + "' threw");
   }
+}
+
+Status Runtime::start_timeline(const std::string& path, bool mark_cycles) {
+  if (mpi_->topology().rank != 0)
+    return Status::ok();
+  return timeline_->start(path, mark_cycles);
+}
+
+void Runtime::stop_timeline() {
+  timeline_->stop();
 }
 
 }  // namespace hvd

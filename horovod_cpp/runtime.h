@@ -27,6 +27,7 @@
 #include "horovod_cpp/runtime_counters.h"
 #include "horovod_cpp/settings.h"
 #include "horovod_cpp/tensor_queue.h"
+#include "horovod_cpp/timeline.h"
 
 namespace hvd {
 
@@ -60,6 +61,11 @@ class Runtime {
   }
   bool owns_mpi() const { return owns_mpi_; }
 
+  // Thread: user threads. Rank 0 records (one file for the job, as in Horovod); elsewhere
+  // these do nothing.
+  Status start_timeline(const std::string& path, bool mark_cycles);
+  void stop_timeline();
+
   // Thread: user threads; may block until every rank joins the final negotiation round (logs
   // a warning every kShutdownWarningPeriod while it waits). Every rank's pending and later ops
   // fail with "rank R shut down: <reason>". Stops the thread, frees MPI resources and
@@ -74,7 +80,8 @@ class Runtime {
   bool abandon(std::string reason, std::chrono::milliseconds limit);
 
  private:
-  Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable* handles);
+  Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable* handles,
+          std::unique_ptr<Timeline> timeline);
 
   // Background thread body and its steps, in the order DESIGN.md describes them.
   void background_loop();
@@ -100,6 +107,7 @@ class Runtime {
   const bool owns_mpi_;
   HandleTable* const handles_;
   RuntimeCounters counters_;
+  std::unique_ptr<Timeline> timeline_;  // thread-safe; records from the background thread
   TensorQueue queue_;
   std::unique_ptr<ControlChannel> channel_;
   std::unique_ptr<Controller> controller_;

@@ -10,6 +10,7 @@ namespace hvd {
 
 struct RuntimeCounters {
   std::atomic<std::int64_t> negotiation_cycles{0};
+  std::atomic<std::int64_t> negotiation_micros{0};
   std::atomic<std::int64_t> tensors_reduced{0};
   std::atomic<std::int64_t> allreduce_calls{0};
   std::atomic<std::int64_t> fused_allreduce_calls{0};
@@ -27,6 +28,7 @@ struct RuntimeCounters {
   Stats snapshot() const {
     Stats s;
     s.negotiation_cycles = negotiation_cycles.load(std::memory_order_relaxed);
+    s.negotiation_micros = negotiation_micros.load(std::memory_order_relaxed);
     s.tensors_reduced = tensors_reduced.load(std::memory_order_relaxed);
     s.allreduce_calls = allreduce_calls.load(std::memory_order_relaxed);
     s.fused_allreduce_calls = fused_allreduce_calls.load(std::memory_order_relaxed);

@@ -102,12 +102,13 @@ StatusOr<Settings> Settings::from_environment(const EnvLookup& lookup) {
                                    "a tensor count from 0 (off) to 65536"));
     s.cache_capacity = static_cast<int>(capacity);
   }
-  if (value_of("HOROVOD_TIMELINE", &text)) {
+  if (value_of("HOROVOD_TIMELINE", &text))
     s.timeline_path = text;
-    s.not_implemented.push_back("HOROVOD_TIMELINE");
+  if (value_of("HOROVOD_TIMELINE_MARK_CYCLES", &text)) {
+    HVD_ASSIGN_OR_RETURN(s.timeline_mark_cycles, parse_bool("HOROVOD_TIMELINE_MARK_CYCLES", text));
   }
-  for (const char* name : {"HOROVOD_TIMELINE_MARK_CYCLES", "HOROVOD_AUTOTUNE",
-                           "HOROVOD_AUTOTUNE_LOG", "HOROVOD_HIERARCHICAL_ALLREDUCE"}) {
+  for (const char* name :
+       {"HOROVOD_AUTOTUNE", "HOROVOD_AUTOTUNE_LOG", "HOROVOD_HIERARCHICAL_ALLREDUCE"}) {
     if (value_of(name, &text))
       s.not_implemented.push_back(name);
   }
@@ -143,7 +144,8 @@ std::string Settings::describe() const {
       << "  HOROVOD_CYCLE_TIME = " << static_cast<double>(cycle_time.count()) / 1000.0 << " ms\n"
       << "  HOROVOD_CACHE_CAPACITY = " << cache_capacity << (cache_capacity == 0 ? " (off)" : "")
       << "\n"
-      << "  HOROVOD_TIMELINE = " << (timeline_path.empty() ? "(off)" : timeline_path) << "\n"
+      << "  HOROVOD_TIMELINE = " << (timeline_path.empty() ? "(off)" : timeline_path)
+      << (timeline_mark_cycles ? " (cycles marked)" : "") << " (rank 0 records)\n"
       << "  HOROVOD_STALL_CHECK_TIME_SECONDS = " << stall_check_time.count() << " s"
       << (stall_check_disabled ? " (disabled by HOROVOD_STALL_CHECK_DISABLE)" : "") << "\n"
       << "  HOROVOD_STALL_SHUTDOWN_TIME_SECONDS = " << stall_shutdown_time.count() << " s"

@@ -22,6 +22,7 @@ struct Settings {
   int cache_capacity = 1024;
   // HOROVOD_TIMELINE: Chrome-trace output path; empty means off.
   std::string timeline_path;
+  bool timeline_mark_cycles = false;
   // HOROVOD_* variables that are set but whose features are not built yet (init warns).
   std::vector<std::string> not_implemented;
   // HOROVOD_STALL_CHECK_TIME_SECONDS / HOROVOD_STALL_SHUTDOWN_TIME_SECONDS (0 = off) /

@@ -30,6 +30,7 @@ TEST(SettingsTest, ReadsEveryVariable) {
   auto s = parse({{"HOROVOD_FUSION_THRESHOLD", "1048576"},
                   {"HOROVOD_CYCLE_TIME", "2.5"},
                   {"HOROVOD_TIMELINE", "/tmp/t.json"},
+                  {"HOROVOD_TIMELINE_MARK_CYCLES", "1"},
                   {"HOROVOD_STALL_CHECK_TIME_SECONDS", "7"},
                   {"HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", "30"},
                   {"HOROVOD_STALL_CHECK_DISABLE", "1"},
@@ -42,7 +43,8 @@ TEST(SettingsTest, ReadsEveryVariable) {
   EXPECT_EQ(s.value().stall_shutdown_time, std::chrono::seconds(30));
   EXPECT_TRUE(s.value().stall_check_disabled);
   EXPECT_EQ(s.value().log_level, LogLevel::Info);
-  EXPECT_EQ(s.value().not_implemented, (std::vector<std::string>{"HOROVOD_TIMELINE"}));
+  EXPECT_TRUE(s.value().timeline_mark_cycles);
+  EXPECT_TRUE(s.value().not_implemented.empty());
 }
 
 TEST(SettingsTest, ListsVariablesOfFeaturesNotBuiltYet) {
@@ -80,6 +82,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"HOROVOD_CYCLE_TIME", "1e9"}, BadValue{"HOROVOD_STALL_CHECK_TIME_SECONDS", "1.5"},
         BadValue{"HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", "-3"},
         BadValue{"HOROVOD_STALL_CHECK_DISABLE", "maybe"}, BadValue{"HOROVOD_LOG_LEVEL", "loud"},
+        BadValue{"HOROVOD_TIMELINE_MARK_CYCLES", "often"},
         BadValue{"HOROVOD_MALLOC_TUNING", "yes please"}));
 
 TEST(SettingsTest, DescribeGivesUnits) {

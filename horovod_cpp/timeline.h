@@ -1,0 +1,82 @@
+// The timeline: a Chrome trace (Trace Event Format, JSON array; chrome://tracing and Perfetto
+// read it) of what this rank does with each tensor. One row ("process") per tensor name; on
+// it NEGOTIATE_<OP> from the round that sent the request to the round that answered it, then
+// <OP> around the execution with its steps nested inside (MEMCPY_IN_FUSION_BUFFER,
+// MPI_ALLREDUCE, MEMCPY_OUT_FUSION_BUFFER, MPI_ALLGATHER, ...), and, with mark_cycles, an
+// instant CYCLE_START event per negotiation round.
+//
+// Threads: the background thread records; a writer thread of the timeline's own formats and
+// writes. Between them is a bounded queue: recording never waits for the disk, and when the
+// queue is full the record is dropped and counted; the count is logged at stop() and written
+// into the file as a TIMELINE_DROPPED event. start()/stop() come from user threads.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "horovod_cpp/mutex.h"
+#include "horovod_cpp/status.h"
+
+namespace hvd {
+
+class Timeline {
+ public:
+  explicit Timeline(std::size_t queue_capacity = kDefaultQueueCapacity);
+  ~Timeline();  // stops
+  Timeline(const Timeline&) = delete;
+  Timeline& operator=(const Timeline&) = delete;
+
+  // Thread: user threads. Replaces the file at `path`. An error if already recording or the
+  // file cannot be written.
+  Status start(const std::string& path, bool mark_cycles) HVD_EXCLUDES(control_mu_);
+  // Thread: user threads. Writes what is queued, closes the JSON array, returns the number
+  // of records dropped. Idempotent.
+  std::int64_t stop() HVD_EXCLUDES(control_mu_);
+
+  bool active() const { return active_.load(std::memory_order_acquire); }
+  bool marking_cycles() const { return mark_cycles_.load(std::memory_order_relaxed); }
+
+  // Thread: background. No-ops unless active().
+  void begin(const std::string& tensor, const std::string& activity);
+  void end(const std::string& tensor, const std::string& activity);
+  void mark_cycle();
+
+  static constexpr std::size_t kDefaultQueueCapacity = 1 << 16;
+
+ private:
+  enum class Phase : char { Begin = 'B', End = 'E', Instant = 'i' };
+  struct Record {
+    Phase phase;
+    std::string tensor;
+    std::string activity;
+    std::int64_t micros;
+  };
+  void record(Phase phase, const std::string& tensor, const std::string& activity);
+  void writer_loop();
+  void write(const Record& record);  // writer thread only
+
+  const std::size_t queue_capacity_;
+  std::atomic<bool> active_{false};
+  std::atomic<bool> mark_cycles_{false};
+  Mutex control_mu_;  // serializes start() and stop()
+
+  Mutex queue_mu_;
+  CondVar queue_cv_{&queue_mu_};
+  std::deque<Record> queue_ HVD_GUARDED_BY(queue_mu_);
+  std::int64_t dropped_ HVD_GUARDED_BY(queue_mu_) = 0;
+  bool stopping_ HVD_GUARDED_BY(queue_mu_) = false;
+
+  // Writer thread only (and start()/stop() while it is not running).
+  std::thread writer_;
+  std::ofstream out_;
+  std::unordered_map<std::string, int> rows_;
+  std::chrono::steady_clock::time_point origin_;
+};
+
+}  // namespace hvd

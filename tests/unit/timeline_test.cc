@@ -1,0 +1,139 @@
+#include "horovod_cpp/timeline.h"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "json_reader.h"
+
+namespace hvd {
+namespace {
+
+using test::Json;
+using test::JsonReader;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string temp_path(const char* name) {
+  return ::testing::TempDir() + "/" + name;
+}
+
+// Events by phase and name, for the row named `tensor`.
+std::vector<std::string> row_events(const Json& trace, const std::string& tensor) {
+  double pid = -1;
+  for (const Json& e : trace.array) {
+    if (e.at("ph").string == "M" && e.at("name").string == "process_name" &&
+        e.at("args").at("name").string == tensor)
+      pid = e.at("pid").number;
+  }
+  std::vector<std::string> out;
+  for (const Json& e : trace.array) {
+    if (e.at("ph").string != "M" && e.has("pid") && e.at("pid").number == pid && pid > 0)
+      out.push_back(e.at("ph").string + ":" + e.at("name").string);
+  }
+  return out;
+}
+
+TEST(TimelineTest, WritesAChromeTraceWithOneRowPerTensor) {
+  const std::string path = temp_path("timeline_test.json");
+  Timeline timeline;
+  ASSERT_TRUE(timeline.start(path, /*mark_cycles=*/true).is_ok());
+  const std::string odd = "layer\"1\"\\weight\n";  // quotes, backslash, control character
+  timeline.mark_cycle();
+  timeline.begin("a", "NEGOTIATE_ALLREDUCE");
+  timeline.begin(odd, "NEGOTIATE_ALLREDUCE");
+  timeline.end("a", "NEGOTIATE_ALLREDUCE");
+  timeline.begin("a", "ALLREDUCE");
+  timeline.begin("a", "MPI_ALLREDUCE");
+  timeline.end("a", "MPI_ALLREDUCE");
+  timeline.end("a", "ALLREDUCE");
+  timeline.end(odd, "NEGOTIATE_ALLREDUCE");
+  timeline.mark_cycle();
+  EXPECT_EQ(timeline.stop(), 0);
+  timeline.begin("a", "AFTER_STOP");  // ignored
+
+  const Json trace = JsonReader::parse(read_file(path));
+  ASSERT_EQ(trace.kind, Json::Kind::Array);
+  EXPECT_EQ(
+      row_events(trace, "a"),
+      (std::vector<std::string>{"B:NEGOTIATE_ALLREDUCE", "E:NEGOTIATE_ALLREDUCE", "B:ALLREDUCE",
+                                "B:MPI_ALLREDUCE", "E:MPI_ALLREDUCE", "E:ALLREDUCE"}));
+  EXPECT_EQ(row_events(trace, odd),
+            (std::vector<std::string>{"B:NEGOTIATE_ALLREDUCE", "E:NEGOTIATE_ALLREDUCE"}));
+  int cycles = 0;
+  double last_ts = -1;
+  for (const Json& e : trace.array) {
+    cycles += e.at("name").string == "CYCLE_START";
+    if (e.at("ph").string == "B" || e.at("ph").string == "E") {
+      EXPECT_GE(e.at("ts").number, last_ts) << "timestamps never go back";
+      last_ts = e.at("ts").number;
+    }
+  }
+  EXPECT_EQ(cycles, 2);
+  std::remove(path.c_str());
+}
+
+TEST(TimelineTest, CyclesAreMarkedOnlyWhenAskedAndRestartReplacesTheFile) {
+  const std::string path = temp_path("timeline_test_cycles.json");
+  Timeline timeline;
+  ASSERT_TRUE(timeline.start(path, false).is_ok());
+  timeline.mark_cycle();
+  timeline.begin("first", "X");
+  timeline.stop();
+  ASSERT_TRUE(timeline.start(path, false).is_ok());
+  timeline.begin("second", "X");
+  timeline.stop();
+  const Json trace = JsonReader::parse(read_file(path));
+  EXPECT_TRUE(row_events(trace, "first").empty());
+  EXPECT_EQ(row_events(trace, "second"), (std::vector<std::string>{"B:X"}));
+  for (const Json& e : trace.array)
+    EXPECT_NE(e.at("name").string, "CYCLE_START");
+  std::remove(path.c_str());
+}
+
+TEST(TimelineTest, FullQueueDropsAndCountsInsteadOfBlocking) {
+  const std::string path = temp_path("timeline_test_drops.json");
+  Timeline timeline(/*queue_capacity=*/4);
+  ASSERT_TRUE(timeline.start(path, false).is_ok());
+  const int pushed = 20000;
+  for (int i = 0; i < pushed; ++i)
+    timeline.begin("t", "X");
+  const std::int64_t dropped = timeline.stop();
+  const Json trace = JsonReader::parse(read_file(path));
+  const auto written = static_cast<std::int64_t>(row_events(trace, "t").size());
+  EXPECT_EQ(written + dropped, pushed);
+  if (dropped > 0) {
+    bool reported = false;
+    for (const Json& e : trace.array) {
+      if (e.at("name").string == "TIMELINE_DROPPED")
+        reported = e.at("args").at("records").number == static_cast<double>(dropped);
+    }
+    EXPECT_TRUE(reported) << "the file says how many records it lost";
+  }
+  std::remove(path.c_str());
+}
+
+TEST(TimelineTest, ErrorsNameTheProblem) {
+  Timeline timeline;
+  Status bad = timeline.start("/nonexistent-dir/t.json", false);
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_EQ(bad.message(), "cannot write the timeline file '/nonexistent-dir/t.json'");
+  const std::string path = temp_path("timeline_test_twice.json");
+  ASSERT_TRUE(timeline.start(path, false).is_ok());
+  Status twice = timeline.start(path, false);
+  ASSERT_FALSE(twice.is_ok());
+  EXPECT_NE(twice.message().find("already recording"), std::string::npos);
+  EXPECT_EQ(timeline.stop(), 0);
+  EXPECT_EQ(timeline.stop(), 0);  // idempotent
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace hvd
