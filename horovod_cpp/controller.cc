@@ -22,19 +22,42 @@ bool bit_is_set(const std::vector<std::uint64_t>& words, size_t offset, int bit)
 
 Controller::Controller(ControlChannel* channel, ControllerOptions options,
                        RuntimeCounters* counters)
-    : channel_(channel), options_(options), counters_(counters) {
+    : channel_(channel),
+      options_(options),
+      counters_(counters),
+      fusion_threshold_bytes_(options.fusion_threshold_bytes) {
   if (channel_->rank() == 0) {
     coordinator_ = std::make_unique<Coordinator>(channel_->size(), options_.fusion_threshold_bytes,
                                                  options_.stall);
+    if (options_.autotune) {
+      autotuner_ = std::make_unique<Autotuner>(
+          TuningParams{options_.fusion_threshold_bytes, options_.cycle_time_us},
+          options_.autotune_options);
+    }
   }
   if (options_.cache_capacity > 0)
     cache_ = std::make_unique<ResponseCache>(options_.cache_capacity);
 }
 
 StatusOr<ResponseList> Controller::negotiate(const RequestList& mine) {
-  if (!cache_)
-    return coordinator_round(mine);
-  return cached_round(mine);
+  StatusOr<ResponseList> out = cache_ ? cached_round(mine) : coordinator_round(mine);
+  if (autotuner_ && out.is_ok()) {
+    std::int64_t bytes = 0;
+    for (const Response& response : out.value().responses) {
+      if (response.type != ResponseType::Error)
+        bytes += response.total_bytes();
+    }
+    autotuner_->observe(bytes, std::chrono::steady_clock::now());
+  }
+  return out;
+}
+
+void Controller::apply_tuning(const ResponseList& list) {
+  if (list.tuned_fusion_threshold_bytes <= 0)
+    return;
+  fusion_threshold_bytes_ = list.tuned_fusion_threshold_bytes;
+  if (coordinator_)
+    coordinator_->set_fusion_threshold(fusion_threshold_bytes_);
 }
 
 StatusOr<ResponseList> Controller::coordinator_round(const RequestList& mine) {
@@ -52,12 +75,21 @@ StatusOr<ResponseList> Controller::coordinator_round(const RequestList& mine) {
       }
       per_rank.push_back(std::move(parsed).value());
     }
-    response_bytes = coordinator_->compute(per_rank).serialize();
+    ResponseList list = coordinator_->compute(per_rank);
+    bool final = false;
+    if (std::optional<TuningParams> tuned =
+            autotuner_ ? autotuner_->take_pending(&final) : std::nullopt) {
+      list.tuned_fusion_threshold_bytes = tuned->fusion_threshold_bytes;
+      list.tuned_cycle_time_us = tuned->cycle_time_us;
+      list.tuning_final = final;
+    }
+    response_bytes = list.serialize();
   }
   HVD_RETURN_IF_ERROR(channel_->broadcast(&response_bytes).with_context("negotiation broadcast"));
   auto responses = ResponseList::parse(response_bytes);
   if (!responses.is_ok())
     return responses.status().with_context("response list from rank 0");
+  apply_tuning(responses.value());
   return responses;
 }
 
@@ -101,8 +133,8 @@ StatusOr<ResponseList> Controller::cached_round(const RequestList& mine) {
   bool any_invalid_here = false;
   for (std::uint64_t w : invalid)
     any_invalid_here |= w != 0;
-  const bool needs_coordinator =
-      !slow.requests.empty() || !sent_.empty() || mine.shutdown || any_invalid_here;
+  const bool needs_coordinator = !slow.requests.empty() || !sent_.empty() || mine.shutdown ||
+                                 any_invalid_here || (autotuner_ && autotuner_->has_pending());
 
   // [flags][hits][invalid], the OR-parts inverted.
   std::vector<std::uint64_t> words(1 + 2 * bit_words, 0);
@@ -153,7 +185,7 @@ StatusOr<ResponseList> Controller::cached_round(const RequestList& mine) {
     }
   }
   ResponseList out;
-  out.responses = plan_fusion(std::move(ready), options_.fusion_threshold_bytes);
+  out.responses = plan_fusion(std::move(ready), fusion_threshold_bytes_);
   out.progress = !out.responses.empty();
   if (!(any_flags & kNeedsCoordinator))
     return out;
@@ -167,6 +199,9 @@ StatusOr<ResponseList> Controller::cached_round(const RequestList& mine) {
   out.shutdown_ranks = std::move(coordinated.shutdown_ranks);
   out.shutdown_reasons = std::move(coordinated.shutdown_reasons);
   out.abort_reason = std::move(coordinated.abort_reason);
+  out.tuned_fusion_threshold_bytes = coordinated.tuned_fusion_threshold_bytes;
+  out.tuned_cycle_time_us = coordinated.tuned_cycle_time_us;
+  out.tuning_final = coordinated.tuning_final;
   out.progress = out.progress || coordinated.progress;
   return out;
 }

@@ -31,6 +31,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "horovod_cpp/autotuner.h"
 #include "horovod_cpp/control_channel.h"
 #include "horovod_cpp/coordinator.h"
 #include "horovod_cpp/message.h"
@@ -44,6 +45,9 @@ struct ControllerOptions {
   StallSettings stall;
   int cache_capacity = 0;  // 0: every round goes through the coordinator
   std::chrono::milliseconds hit_hold_limit{1000};
+  bool autotune = false;  // rank 0 then runs an Autotuner
+  AutotuneOptions autotune_options;
+  std::int64_t cycle_time_us = 1000;  // the autotuner's starting point
 };
 
 class Controller {
@@ -59,6 +63,8 @@ class Controller {
   StatusOr<ResponseList> negotiate(const RequestList& mine);
   // Rank 0 only; 0 elsewhere.
   std::size_t pending_on_coordinator() const;
+  // In effect now (autotuning changes it on every rank in the same round).
+  std::int64_t fusion_threshold_bytes() const { return fusion_threshold_bytes_; }
 
  private:
   struct HeldHit {
@@ -78,11 +84,15 @@ class Controller {
   void classify(const RequestList& mine, std::vector<std::uint64_t>* invalid, RequestList* slow);
   // After a coordinator round: cache its allreduces, forget what it answered.
   void learn(const ResponseList& coordinated);
+  // Every rank, after a coordinator round: adopt the tuning parameters it carries.
+  void apply_tuning(const ResponseList& list);
 
   ControlChannel* const channel_;
   const ControllerOptions options_;
   RuntimeCounters* const counters_;
+  std::int64_t fusion_threshold_bytes_;
   std::unique_ptr<Coordinator> coordinator_;       // rank 0 only
+  std::unique_ptr<Autotuner> autotuner_;           // rank 0 only, with autotune on
   std::unique_ptr<ResponseCache> cache_;           // null when the cache is off
   std::map<int, HeldHit> held_;                    // bit -> ready here, not yet everywhere
   std::unordered_map<std::string, Request> sent_;  // with the coordinator, unanswered

@@ -25,6 +25,7 @@ namespace hvd {
 class Coordinator {
  public:
   Coordinator(int size, std::int64_t fusion_threshold_bytes, StallSettings stall = {});
+  void set_fusion_threshold(std::int64_t bytes) { fusion_threshold_bytes_ = bytes; }
 
   // `per_rank[r]` is what rank r sent this cycle. Returns the fused, ordered response list
   // every rank will run. Names become ready in the order of (rank, position) of the request
@@ -67,7 +68,7 @@ class Coordinator {
   void fail_group(const std::string& group, const std::string& cause, std::vector<Response>* ready);
 
   const int size_;
-  const std::int64_t fusion_threshold_bytes_;
+  std::int64_t fusion_threshold_bytes_;
   std::unordered_map<std::string, PendingTensor> pending_;
   std::unordered_map<std::string, HeldGroup> groups_;
   std::vector<std::pair<std::string, std::string>> failed_groups_;  // this cycle: group, cause

@@ -53,6 +53,9 @@ struct Stats {
   std::int64_t tensors_submitted = 0;    // ops accepted by the queue, all types
   std::int64_t ops_in_flight = 0;        // now: queued ops not yet completed
   std::int64_t handles_outstanding = 0;  // now: handles not yet synchronized (done or not)
+  std::int64_t fusion_threshold_bytes = 0;  // now: in effect (autotuning may change it)
+  std::int64_t cycle_time_us = 0;           // now: in effect (autotuning may change it)
+  bool autotune_done = false;               // autotuning chose its final values
 };
 Stats stats();
 

@@ -220,13 +220,16 @@ bool Response::operator==(const Response& o) const {
 
 std::string ResponseList::serialize() const {
   ByteWriter out;
-  out.put<std::uint8_t>(static_cast<std::uint8_t>((progress ? 1 : 0) | (cacheable ? 2 : 0)));
+  out.put<std::uint8_t>(
+      static_cast<std::uint8_t>((progress ? 1 : 0) | (cacheable ? 2 : 0) | (tuning_final ? 4 : 0)));
   out.put<std::uint32_t>(static_cast<std::uint32_t>(shutdown_ranks.size()));
   for (size_t i = 0; i < shutdown_ranks.size(); ++i) {
     out.put(shutdown_ranks[i]);
     out.put_string(i < shutdown_reasons.size() ? shutdown_reasons[i] : std::string());
   }
   out.put_string(abort_reason);
+  out.put(tuned_fusion_threshold_bytes);
+  out.put(tuned_cycle_time_us);
   out.put<std::uint32_t>(static_cast<std::uint32_t>(responses.size()));
   for (const auto& r : responses)
     put_response(&out, r);
@@ -240,6 +243,7 @@ StatusOr<ResponseList> ResponseList::parse(const std::string& bytes) {
   HVD_RETURN_IF_ERROR(in.get(&flags));
   list.progress = (flags & 1) != 0;
   list.cacheable = (flags & 2) != 0;
+  list.tuning_final = (flags & 4) != 0;
   std::uint32_t count = 0;
   // A shutdown entry is a rank and a reason's length, at least.
   HVD_RETURN_IF_ERROR(in.get_count(&count, 2 * sizeof(std::int32_t)));
@@ -250,6 +254,10 @@ StatusOr<ResponseList> ResponseList::parse(const std::string& bytes) {
     HVD_RETURN_IF_ERROR(in.get_string(&list.shutdown_reasons[i]));
   }
   HVD_RETURN_IF_ERROR(in.get_string(&list.abort_reason));
+  HVD_RETURN_IF_ERROR(in.get(&list.tuned_fusion_threshold_bytes));
+  HVD_RETURN_IF_ERROR(in.get(&list.tuned_cycle_time_us));
+  if (list.tuned_fusion_threshold_bytes < 0 || list.tuned_cycle_time_us < 0)
+    return Status::error("malformed control message: negative tuning parameters");
   // A response is at least 1+4+4+4+4+4+1+1+4+8+8 bytes.
   HVD_RETURN_IF_ERROR(in.get_count(&count, 43));
   list.responses.resize(count);

@@ -112,14 +112,23 @@ Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable
       channel_(std::make_unique<MpiControlChannel>(mpi_->control_comm())),
       controller_(std::make_unique<Controller>(
           channel_.get(),
-          ControllerOptions{settings_.fusion_threshold_bytes,
-                            StallSettings{settings_.stall_check_time, settings_.stall_shutdown_time,
-                                          settings_.stall_check_disabled},
-                            settings_.cache_capacity, cache_hold_limit(settings_)},
+          ControllerOptions{
+              settings_.fusion_threshold_bytes,
+              StallSettings{settings_.stall_check_time, settings_.stall_shutdown_time,
+                            settings_.stall_check_disabled},
+              settings_.cache_capacity, cache_hold_limit(settings_), settings_.autotune,
+              AutotuneOptions{settings_.autotune_warmup_samples,
+                              settings_.autotune_steps_per_sample, settings_.autotune_log_path},
+              settings_.cycle_time.count()},
           &counters_)),
       allreduce_executor_(
           std::make_unique<AllreduceExecutor>(mpi_.get(), &counters_, timeline_.get())),
-      allgather_executor_(std::make_unique<AllgatherExecutor>(mpi_.get(), &counters_)) {}
+      allgather_executor_(std::make_unique<AllgatherExecutor>(mpi_.get(), &counters_)),
+      cycle_time_(settings_.cycle_time) {
+  counters_.fusion_threshold_bytes = settings_.fusion_threshold_bytes;
+  counters_.cycle_time_us = cycle_time_.count();
+  counters_.autotune_done = !settings_.autotune;
+}
 
 Runtime::~Runtime() {
   shutdown();
@@ -277,7 +286,7 @@ void Runtime::wait_for_work() {
     // likely to have more at once: go straight on (the next round's gather is the wait).
     // Otherwise retry every cycle time, sooner on new local work.
     if (!last_round_progressed_)
-      queue_.wait_for_work(settings_.cycle_time);
+      queue_.wait_for_work(cycle_time_);
     return;
   }
   // Nothing of ours in flight: still take part in a round this often, so that peers waiting on
@@ -318,6 +327,12 @@ Status Runtime::run_until_shutdown() {
                              std::chrono::steady_clock::now() - round_start)
                              .count());
     last_round_progressed_ = negotiated.value().progress;
+    if (negotiated.value().tuned_fusion_threshold_bytes > 0) {
+      cycle_time_ = std::chrono::microseconds(negotiated.value().tuned_cycle_time_us);
+      counters_.fusion_threshold_bytes = controller_->fusion_threshold_bytes();
+      counters_.cycle_time_us = cycle_time_.count();
+      counters_.autotune_done = negotiated.value().tuning_final;
+    }
     for (const Response& response : negotiated.value().responses) {
       HVD_RETURN_IF_ERROR(execute(response));
     }

@@ -113,9 +113,10 @@ class Runtime {
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<AllreduceExecutor> allreduce_executor_;
   std::unique_ptr<AllgatherExecutor> allgather_executor_;
-  bool last_round_progressed_ = false;  // background thread only
-  bool joined_ = false;                 // background thread only: our join is negotiating
-  bool stopped_by_agreement_ = false;   // background thread only: every rank got the reason
+  bool last_round_progressed_ = false;    // background thread only
+  bool joined_ = false;                   // background thread only: our join is negotiating
+  std::chrono::microseconds cycle_time_;  // background thread only; autotuning changes it
+  bool stopped_by_agreement_ = false;     // background thread only: every rank got the reason
   std::atomic<bool> shutdown_requested_{false};
   Mutex reason_mu_;
   std::string shutdown_reason_ HVD_GUARDED_BY(reason_mu_);

@@ -21,6 +21,10 @@ struct RuntimeCounters {
   std::atomic<std::int64_t> cache_hits{0};
   std::atomic<std::int64_t> cache_misses{0};
   std::atomic<std::int64_t> tensors_submitted{0};
+  // Not counts: values in effect, set by the background thread.
+  std::atomic<std::int64_t> fusion_threshold_bytes{0};
+  std::atomic<std::int64_t> cycle_time_us{0};
+  std::atomic<bool> autotune_done{false};
 
   static void add(std::atomic<std::int64_t>& counter, std::int64_t n) {
     counter.fetch_add(n, std::memory_order_relaxed);
@@ -39,6 +43,9 @@ struct RuntimeCounters {
     s.cache_hits = cache_hits.load(std::memory_order_relaxed);
     s.cache_misses = cache_misses.load(std::memory_order_relaxed);
     s.tensors_submitted = tensors_submitted.load(std::memory_order_relaxed);
+    s.fusion_threshold_bytes = fusion_threshold_bytes.load(std::memory_order_relaxed);
+    s.cycle_time_us = cycle_time_us.load(std::memory_order_relaxed);
+    s.autotune_done = autotune_done.load(std::memory_order_relaxed);
     return s;
   }
 };

@@ -107,8 +107,28 @@ StatusOr<Settings> Settings::from_environment(const EnvLookup& lookup) {
   if (value_of("HOROVOD_TIMELINE_MARK_CYCLES", &text)) {
     HVD_ASSIGN_OR_RETURN(s.timeline_mark_cycles, parse_bool("HOROVOD_TIMELINE_MARK_CYCLES", text));
   }
-  for (const char* name :
-       {"HOROVOD_AUTOTUNE", "HOROVOD_AUTOTUNE_LOG", "HOROVOD_HIERARCHICAL_ALLREDUCE"}) {
+  if (value_of("HOROVOD_AUTOTUNE", &text)) {
+    HVD_ASSIGN_OR_RETURN(s.autotune, parse_bool("HOROVOD_AUTOTUNE", text));
+  }
+  if (value_of("HOROVOD_AUTOTUNE_LOG", &text))
+    s.autotune_log_path = text;
+  if (value_of("HOROVOD_AUTOTUNE_WARMUP_SAMPLES", &text)) {
+    HVD_ASSIGN_OR_RETURN(
+        const std::int64_t samples,
+        parse_int("HOROVOD_AUTOTUNE_WARMUP_SAMPLES", text, 1000, "a sample count from 0 to 1000"));
+    s.autotune_warmup_samples = static_cast<int>(samples);
+  }
+  if (value_of("HOROVOD_AUTOTUNE_STEPS_PER_SAMPLE", &text)) {
+    HVD_ASSIGN_OR_RETURN(const std::int64_t steps,
+                         parse_int("HOROVOD_AUTOTUNE_STEPS_PER_SAMPLE", text, 100000,
+                                   "a step count from 1 to 100000"));
+    if (steps < 1) {
+      return Status::error("invalid HOROVOD_AUTOTUNE_STEPS_PER_SAMPLE='" + text +
+                           "': expected a step count from 1 to 100000");
+    }
+    s.autotune_steps_per_sample = static_cast<int>(steps);
+  }
+  for (const char* name : {"HOROVOD_HIERARCHICAL_ALLREDUCE"}) {
     if (value_of(name, &text))
       s.not_implemented.push_back(name);
   }
@@ -146,6 +166,12 @@ std::string Settings::describe() const {
       << "\n"
       << "  HOROVOD_TIMELINE = " << (timeline_path.empty() ? "(off)" : timeline_path)
       << (timeline_mark_cycles ? " (cycles marked)" : "") << " (rank 0 records)\n"
+      << "  HOROVOD_AUTOTUNE = "
+      << (autotune ? "on: " + std::to_string(autotune_warmup_samples) + " warm-up samples of " +
+                         std::to_string(autotune_steps_per_sample) + " steps, log " +
+                         (autotune_log_path.empty() ? "(none)" : autotune_log_path)
+                   : std::string("off"))
+      << "\n"
       << "  HOROVOD_STALL_CHECK_TIME_SECONDS = " << stall_check_time.count() << " s"
       << (stall_check_disabled ? " (disabled by HOROVOD_STALL_CHECK_DISABLE)" : "") << "\n"
       << "  HOROVOD_STALL_SHUTDOWN_TIME_SECONDS = " << stall_shutdown_time.count() << " s"

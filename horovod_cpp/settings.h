@@ -23,6 +23,11 @@ struct Settings {
   // HOROVOD_TIMELINE: Chrome-trace output path; empty means off.
   std::string timeline_path;
   bool timeline_mark_cycles = false;
+  // HOROVOD_AUTOTUNE and friends (autotuner.h).
+  bool autotune = false;
+  std::string autotune_log_path;
+  int autotune_warmup_samples = 3;
+  int autotune_steps_per_sample = 10;
   // HOROVOD_* variables that are set but whose features are not built yet (init warns).
   std::vector<std::string> not_implemented;
   // HOROVOD_STALL_CHECK_TIME_SECONDS / HOROVOD_STALL_SHUTDOWN_TIME_SECONDS (0 = off) /

@@ -31,6 +31,10 @@ TEST(SettingsTest, ReadsEveryVariable) {
                   {"HOROVOD_CYCLE_TIME", "2.5"},
                   {"HOROVOD_TIMELINE", "/tmp/t.json"},
                   {"HOROVOD_TIMELINE_MARK_CYCLES", "1"},
+                  {"HOROVOD_AUTOTUNE", "1"},
+                  {"HOROVOD_AUTOTUNE_LOG", "/tmp/at.csv"},
+                  {"HOROVOD_AUTOTUNE_WARMUP_SAMPLES", "0"},
+                  {"HOROVOD_AUTOTUNE_STEPS_PER_SAMPLE", "25"},
                   {"HOROVOD_STALL_CHECK_TIME_SECONDS", "7"},
                   {"HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", "30"},
                   {"HOROVOD_STALL_CHECK_DISABLE", "1"},
@@ -44,6 +48,10 @@ TEST(SettingsTest, ReadsEveryVariable) {
   EXPECT_TRUE(s.value().stall_check_disabled);
   EXPECT_EQ(s.value().log_level, LogLevel::Info);
   EXPECT_TRUE(s.value().timeline_mark_cycles);
+  EXPECT_TRUE(s.value().autotune);
+  EXPECT_EQ(s.value().autotune_log_path, "/tmp/at.csv");
+  EXPECT_EQ(s.value().autotune_warmup_samples, 0);
+  EXPECT_EQ(s.value().autotune_steps_per_sample, 25);
   EXPECT_TRUE(s.value().not_implemented.empty());
 }
 
@@ -51,7 +59,7 @@ TEST(SettingsTest, ListsVariablesOfFeaturesNotBuiltYet) {
   auto s = parse({{"HOROVOD_AUTOTUNE", "1"}, {"HOROVOD_HIERARCHICAL_ALLREDUCE", "1"}});
   ASSERT_TRUE(s.is_ok()) << s.status().message();
   EXPECT_EQ(s.value().not_implemented,
-            (std::vector<std::string>{"HOROVOD_AUTOTUNE", "HOROVOD_HIERARCHICAL_ALLREDUCE"}));
+            (std::vector<std::string>{"HOROVOD_HIERARCHICAL_ALLREDUCE"}));
   EXPECT_TRUE(parse({}).value().not_implemented.empty());
 }
 
@@ -83,6 +91,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", "-3"},
         BadValue{"HOROVOD_STALL_CHECK_DISABLE", "maybe"}, BadValue{"HOROVOD_LOG_LEVEL", "loud"},
         BadValue{"HOROVOD_TIMELINE_MARK_CYCLES", "often"},
+        BadValue{"HOROVOD_AUTOTUNE", "yes please"},
+        BadValue{"HOROVOD_AUTOTUNE_STEPS_PER_SAMPLE", "0"},
+        BadValue{"HOROVOD_AUTOTUNE_WARMUP_SAMPLES", "-1"},
         BadValue{"HOROVOD_MALLOC_TUNING", "yes please"}));
 
 TEST(SettingsTest, DescribeGivesUnits) {

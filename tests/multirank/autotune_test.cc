@@ -1,0 +1,81 @@
+// Autotuning across real ranks, run with HOROVOD_AUTOTUNE=1, one warm-up sample, 3 steps per
+// sample and HOROVOD_AUTOTUNE_LOG set: a training-like loop runs until every rank reports the
+// search finished, checking every result on the way (a rank fusing differently from the
+// others would get wrong sums or hang). Then every rank must hold the same final values, and
+// they must be the ones rank 0's log says it chose after trying every candidate.
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "horovod_cpp/torch.h"
+
+namespace {
+
+TEST(AutotuneTest, EveryRankEndsWithTheValuesRankZeroChose) {
+  const int rank = hvd::rank(), size = hvd::size();
+  ASSERT_FALSE(hvd::stats().autotune_done);
+  const std::vector<int64_t> sizes = {5, 1000, 16384, 100000, 300000, 2};
+  bool all_done = false;
+  int steps = 0;
+  while (!all_done && steps < 3000) {
+    std::vector<hvd::Handle> handles;
+    for (size_t t = 0; t < sizes.size(); ++t) {
+      handles.push_back(hvd::allreduce_async(torch::full({sizes[t]}, rank + 1.0),
+                                             hvd::ReduceOp::Sum, "grad." + std::to_string(t)));
+    }
+    for (size_t t = 0; t < sizes.size(); ++t) {
+      const auto sum = hvd::synchronize(handles[t]);
+      ASSERT_TRUE(torch::equal(sum, torch::full({sizes[t]}, size * (size + 1) / 2.0)))
+          << "step " << steps << " tensor " << t;
+    }
+    const int done_here = hvd::stats().autotune_done ? 1 : 0;
+    all_done = hvd::allreduce(torch::full({1}, done_here, torch::kInt32), hvd::ReduceOp::Min,
+                              "autotune.done")
+                   .item<int>() == 1;
+    ++steps;
+  }
+  ASSERT_TRUE(all_done) << "autotuning did not finish in " << steps << " steps";
+
+  const hvd::Stats stats = hvd::stats();
+  const auto mine =
+      torch::tensor({stats.fusion_threshold_bytes, stats.cycle_time_us}, torch::kInt64);
+  const auto everyone = hvd::allgather(mine.unsqueeze(0), "autotune.values");
+  for (int r = 0; r < size; ++r)
+    EXPECT_TRUE(torch::equal(everyone[r], mine)) << "rank " << r << " differs from rank " << rank;
+
+  if (rank != 0)
+    return;
+  const char* log_path = std::getenv("HOROVOD_AUTOTUNE_LOG");
+  ASSERT_NE(log_path, nullptr);
+  std::ifstream log(log_path);
+  ASSERT_TRUE(log) << log_path;
+  std::string line;
+  std::getline(log, line);
+  EXPECT_EQ(line,
+            "trial,phase,fusion_threshold_bytes,cycle_time_ms,bytes,seconds,bytes_per_second");
+  int warmups = 0, trials = 0, chosen = 0;
+  while (std::getline(log, line)) {
+    std::stringstream fields(line);
+    std::string trial, phase, fusion, cycle_ms;
+    std::getline(fields, trial, ',');
+    std::getline(fields, phase, ',');
+    std::getline(fields, fusion, ',');
+    std::getline(fields, cycle_ms, ',');
+    if (phase == "warmup")
+      ++warmups;
+    if (phase == "trial")
+      ++trials;
+    if (phase == "chosen") {
+      ++chosen;
+      EXPECT_EQ(std::stoll(fusion), stats.fusion_threshold_bytes);
+      EXPECT_DOUBLE_EQ(std::stod(cycle_ms) * 1000, static_cast<double>(stats.cycle_time_us));
+    }
+  }
+  EXPECT_EQ(warmups, 1);
+  EXPECT_EQ(trials, 4 + 3) << "4 fusion thresholds, then the 3 cycle times not tried yet";
+  EXPECT_EQ(chosen, 1);
+}
+
+}  // namespace
