@@ -20,7 +20,7 @@ if [[ -f out/bench-allreduce.csv ]]; then
   grep '^sweep,' out/bench-allreduce.csv | tr ',' ' ' >"$sweep"
   ranks=$(head -n 1 "$sweep" | cut -d' ' -f2)
   gnuplot <<GNUPLOT
-set terminal pngcairo size 900,500 font ",11"
+set terminal pngcairo size 900,500 font ",11" noenhanced
 set datafile separator " "
 set logscale x 2
 set format x "%.0b%B"
@@ -49,19 +49,21 @@ if [[ -f out/bench-steady-state.csv ]]; then
   # case,ranks,session,seconds -> one "label median-ms" row per variant (latency rows apart).
   grep -v '^latency\|^case,' out/bench-steady-state.csv | sort -t, -k1,1 -k4,4g |
     awk -F, '{ v[$1] = v[$1] " " $4; n[$1]++ }
-      END { for (c in n) { split(substr(v[c], 2), a, " "); m = a[int((n[c] + 1) / 2)];
+      END { for (c in n) { split(substr(v[c], 2), a, " "); h = int(n[c] / 2);
+            m = n[c] % 2 ? a[h + 1] : (a[h] + a[h + 1]) / 2;
             label = c; sub(/^[a-e]_/, "", label); gsub(/_/, " ", label);
             printf "%s \"(%s) %s\" %.3f\n", substr(c, 1, 1), substr(c, 1, 1), label, m * 1e3 } }' |
     sort | cut -d' ' -f2- >"$steady"
   gnuplot <<GNUPLOT
-set terminal pngcairo size 900,500 font ",11"
+set terminal pngcairo size 900,500 font ",11" noenhanced
 set output "$dest/steady-state.png"
+stats "$steady" using 2 nooutput
 set title "ResNet-50 gradient set (161 tensors, 25.5 M params) per iteration, $cores-core host"
 set ylabel "ms per iteration (lower is better)"
 set style fill solid 0.6
 set boxwidth 0.6
 set grid ytics
-set yrange [0:*]
+set yrange [0:STATS_max * 1.15]
 set xtics rotate by -20
 plot "$steady" using 0:2:xtic(1) with boxes notitle, \
      "" using 0:2:(sprintf("%.1f", \$2)) with labels offset 0,1 notitle
