@@ -13,6 +13,7 @@
 #include "horovod_cpp/allocator_tuning.h"
 #include "horovod_cpp/alltoall_op.h"
 #include "horovod_cpp/broadcast_op.h"
+#include "horovod_cpp/launcher_checkin.h"
 #include "horovod_cpp/logging.h"
 #include "horovod_cpp/rank_ranges.h"
 #include "horovod_cpp/reducescatter_op.h"
@@ -60,6 +61,7 @@ std::chrono::milliseconds cache_hold_limit(const Settings& settings) {
 }  // namespace
 
 StatusOr<std::unique_ptr<Runtime>> Runtime::create(HandleTable* handles) {
+  report_arrival_to_launcher();
   StatusOr<Settings> settings = Settings::from_environment();
   HVD_ASSIGN_OR_RETURN(std::unique_ptr<MpiContext> mpi, MpiContext::create());
   const int rank = mpi->topology().rank;
@@ -76,6 +78,8 @@ StatusOr<std::unique_ptr<Runtime>> Runtime::create(HandleTable* handles) {
   // others waiting for it.
   HVD_ASSIGN_OR_RETURN(const std::vector<int> failed,
                        mpi->ranks_reporting_failure(settings.is_ok()));
+  if (rank == 0)
+    report_start_to_launcher(mpi->topology().size);  // every rank got this far
   if (!settings.is_ok())
     return settings.status().with_context("hvd::init()");
   if (!failed.empty()) {

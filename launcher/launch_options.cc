@@ -81,6 +81,10 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   app.add_flag("--no-tag-output", no_tag_output, "do not prefix output lines with the rank");
   app.add_option("--network-interface", o.network_interface,
                  "keep MPI's TCP traffic on this interface (e.g. eth0)");
+  app.add_option("--start-timeout", o.start_timeout_seconds,
+                 "stop the job if its ranks have not all started hvd::init() within this many "
+                 "seconds (default: wait as long as it takes)")
+      ->check(CLI::Range(0.001, 1e6));
   app.add_option("--mpi-args", mpi_args, "extra arguments for mpirun, as one string");
   app.add_flag("--verbose", o.verbose, "print the mpirun command before running it");
   app.add_flag("--dry-run", o.dry_run, "print the mpirun command and exit");

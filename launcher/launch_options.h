@@ -19,7 +19,8 @@ struct LaunchOptions {
   std::string output_filename;    // per-rank log directory (mpirun --output-filename)
   std::string network_interface;  // e.g. eth0: MPI's TCP traffic stays on it
   std::vector<std::string> mpi_args;
-  std::vector<std::string> env;  // -x NAME or NAME=VALUE, in the order given
+  double start_timeout_seconds = 0;  // 0: wait as long as it takes (see start_watchdog.h)
+  std::vector<std::string> env;      // -x NAME or NAME=VALUE, in the order given
   // HOROVOD_* variables the options set, in a fixed order.
   std::vector<std::pair<std::string, std::string>> settings;
   std::vector<std::string> command;  // the program and its arguments

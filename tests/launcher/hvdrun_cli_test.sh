@@ -53,6 +53,26 @@ err=$(PATH=/nonexistent "$hvdrun" -np 1 "$probe" 2>&1)
 line=$("$hvdrun" -np 2 --dry-run --cache-capacity 0 "$probe" --arg 'a b')
 [[ "$line" == *"-x HOROVOD_CACHE_CAPACITY=0 $probe --arg 'a b'" ]] || fail "--dry-run printed: $line"
 
+# --start-timeout: a job whose ranks all start is left alone; one where some never reach
+# hvd::init() is stopped in time, and the message names the ranks that never came.
+out=$("$hvdrun" -np 2 --start-timeout 60 --verbose "$probe" 2>&1) ||
+  fail "--start-timeout 60 probe: $out"
+[[ "$out" == *"hvdrun: all 2 ranks started in "* ]] || fail "no check-in seen: $out"
+[[ $(grep -c ": ok$" <<<"$out") == 2 ]] || fail "--start-timeout probe ok lines: $out"
+start=$SECONDS
+err=$("$hvdrun" -np 2 --start-timeout 2 /bin/sh -c \
+  "if [ \$OMPI_COMM_WORLD_RANK = 1 ]; then exec sleep 60; else exec '$probe'; fi" 2>&1)
+rc=$?
+[[ $rc != 0 ]] || fail "--start-timeout with a rank that never starts: exit 0"
+((SECONDS - start < 20)) || fail "--start-timeout 2 took $((SECONDS - start)) s"
+[[ "$err" == *"did not start within 2 s (--start-timeout): no word from rank 1 "* ]] ||
+  fail "--start-timeout message: $err"
+err=$("$hvdrun" -np 2 --start-timeout 1.5 sleep 60 2>&1)
+[[ $? != 0 && "$err" == *"within 1.5 s (--start-timeout): no word from ranks 0-1 "* ]] ||
+  fail "--start-timeout, no rank starts: $err"
+sleep 1
+pgrep -f "^sleep 60" >/dev/null && fail "ranks left running after --start-timeout"
+
 # The first failing rank's exit status is the job's.
 "$hvdrun" -np 2 /bin/sh -c 'exit $((3 + OMPI_COMM_WORLD_RANK))' >/dev/null 2>&1
 rc=$?

@@ -54,8 +54,9 @@ fail() {
   echo "FAILED: $*"
   failures=$((failures + 1))
 }
-# The same job twice: hosts from a hostfile, then from -H.
-for hosts in "--hostfile $work/hostfile" "-H ${addresses[0]}:2,${addresses[1]}:2"; do
+# The same job twice: hosts from a hostfile, then from -H with --start-timeout (the ranks check
+# in with hvdrun across the bridge).
+for hosts in "--hostfile $work/hostfile" "-H ${addresses[0]}:2,${addresses[1]}:2 --start-timeout 60 --verbose"; do
   before=$(rx_bytes "${namespaces[1]}" "${tag}p1")
   # shellcheck disable=SC2086 # $hosts is two words on purpose
   out=$("$hvdrun" -np 4 $hosts --network-interface "$subnet.0/24" \
@@ -75,6 +76,11 @@ for hosts in "--hostfile $work/hostfile" "-H ${addresses[0]}:2,${addresses[1]}:2
   done
   # The probe's 1 MiB allreduce alone sends host B's ranks half a MiB or more from host A.
   ((after - before > 500000)) || fail "$hosts: only $((after - before)) bytes reached host B"
+  if [[ $hosts == *--start-timeout* ]]; then
+    grep -q "^hvdrun: all 4 ranks started in " <<<"$out" || fail "$hosts: no check-in from rank 0"
+    grep -q "HOROVOD_HVDRUN_CHECKIN=[0-9a-f]*@$subnet.254,127.0.0.1:" <<<"$out" ||
+      fail "$hosts: check-in address is not the bridge's"
+  fi
   echo "host B's interface received $((after - before)) bytes during the run"
 done
 ((failures == 0)) || exit 1

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "horovod_cpp/launcher_checkin.h"
 #include "launcher/mpirun_command.h"
 
 namespace hvd {
@@ -136,6 +137,33 @@ TEST(CommandLineTest, BadUsageIsExitCodeTwoWithAMessage) {
   expect_usage_error({"-np", "2", "--cache-capacity", "70000", "./train"}, "--cache-capacity");
   expect_usage_error({"-np", "2", "--log-level", "loud", "./train"}, "--log-level");
   expect_usage_error({"-np", "2", "-x", "BAD-NAME=1", "./train"}, "-x 'BAD-NAME=1'");
+}
+
+TEST(CommandLineTest, StartTimeoutIsPositiveSeconds) {
+  const CommandLine line = parse({"-np", "2", "--start-timeout", "2.5", "./train"});
+  ASSERT_TRUE(line.launch) << line.message;
+  EXPECT_EQ(line.options.start_timeout_seconds, 2.5);
+  EXPECT_EQ(parse({"-np", "2", "./train"}).options.start_timeout_seconds, 0);
+  expect_usage_error({"-np", "2", "--start-timeout", "0", "./train"}, "--start-timeout");
+  expect_usage_error({"-np", "2", "--start-timeout", "soon", "./train"}, "--start-timeout");
+}
+
+TEST(LauncherCheckinTest, AddressRoundTripsAndMalformedOnesAreRefused) {
+  const CheckinAddress address{"0123abcd", {"10.0.0.5", "127.0.0.1"}, 40123};
+  const std::string text = format_checkin_address(address);
+  EXPECT_EQ(text, "0123abcd@10.0.0.5,127.0.0.1:40123");
+  CheckinAddress parsed;
+  ASSERT_TRUE(parse_checkin_address(text, &parsed));
+  EXPECT_EQ(parsed.token, address.token);
+  EXPECT_EQ(parsed.hosts, address.hosts);
+  EXPECT_EQ(parsed.port, address.port);
+  for (const char* bad :
+       {"", "tok", "@1.2.3.4:5", "tok@:5", "tok@1.2.3.4", "tok@1.2.3.4:", "tok@1.2.3.4:x",
+        "tok@1.2.3.4:0", "tok@1.2.3.4:70000", "tok@a,,b:5", "tok@1.2.3.4:123456"}) {
+    EXPECT_FALSE(parse_checkin_address(bad, &parsed)) << bad;
+  }
+  EXPECT_EQ(checkin_message(kCheckinArrived, "tok", 3), "horovod_cpp arrived tok 3\n");
+  EXPECT_EQ(checkin_message(kCheckinStarted, "tok", 4), "horovod_cpp started tok 4\n");
 }
 
 TEST(CommandLineTest, HostfileIsReadWithLineNumbers) {
