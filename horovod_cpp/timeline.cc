@@ -1,6 +1,7 @@
 #include "horovod_cpp/timeline.h"
 
 #include <chrono>
+#include <system_error>
 
 #include "horovod_cpp/logging.h"
 
@@ -45,15 +46,21 @@ Status Timeline::start(const std::string& path, bool mark_cycles) {
     return Status::error("cannot write the timeline file '" + path + "'");
   out_ << "[\n";
   rows_.clear();
-  origin_ = std::chrono::steady_clock::now();
   {
     MutexLock lock(&queue_mu_);
     queue_.clear();
     dropped_ = 0;
+    dropped_begins_.clear();
     stopping_ = false;
+    origin_ = std::chrono::steady_clock::now();
   }
   mark_cycles_ = mark_cycles;
-  writer_ = std::thread([this] { writer_loop(); });
+  try {
+    writer_ = std::thread([this] { writer_loop(); });
+  } catch (const std::system_error& e) {
+    out_.close();
+    return Status::error(std::string("cannot start the timeline's writer thread: ") + e.what());
+  }
   active_.store(true, std::memory_order_release);
   return Status::ok();
 }
@@ -100,14 +107,25 @@ void Timeline::mark_cycle() {
 }
 
 void Timeline::record(Phase phase, const std::string& tensor, const std::string& activity) {
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now() - origin_)
-                          .count();
+  const auto now = std::chrono::steady_clock::now();
   MutexLock lock(&queue_mu_);
-  if (queue_.size() >= queue_capacity_) {
+  if (stopping_)
+    return;  // stop() raced with the active() check; its file is closed or closing
+  const bool full = queue_.size() >= queue_capacity_;
+  if (phase == Phase::End) {
+    const auto begin_dropped = dropped_begins_.find(tensor + '\0' + activity);
+    if (begin_dropped != dropped_begins_.end()) {
+      dropped_begins_.erase(begin_dropped);
+      ++dropped_;
+      return;
+    }
+  } else if (full) {
+    if (phase == Phase::Begin)
+      dropped_begins_.insert(tensor + '\0' + activity);
     ++dropped_;
     return;
   }
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now - origin_).count();
   queue_.push_back(Record{phase, tensor, activity, micros});
   if (queue_.size() == 1)
     queue_cv_.signal();
@@ -127,6 +145,8 @@ void Timeline::writer_loop() {
     }
     for (const Record& r : batch)
       write(r);
+    if (!batch.empty())
+      out_.flush();
     batch.clear();
     if (stopping) {
       MutexLock lock(&queue_mu_);

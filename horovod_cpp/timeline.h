@@ -8,7 +8,10 @@
 // Threads: the background thread records; a writer thread of the timeline's own formats and
 // writes. Between them is a bounded queue: recording never waits for the disk, and when the
 // queue is full the record is dropped and counted; the count is logged at stop() and written
-// into the file as a TIMELINE_DROPPED event. start()/stop() come from user threads.
+// into the file as a TIMELINE_DROPPED event. Spans stay balanced: the end of a dropped begin
+// is dropped too, and the end of a kept begin is always kept (so the queue may pass its
+// capacity by the number of open spans). The writer flushes after every batch, so a process
+// that dies leaves a file that ends on a whole record. start()/stop() come from user threads.
 #pragma once
 
 #include <atomic>
@@ -18,6 +21,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "horovod_cpp/mutex.h"
@@ -70,13 +74,15 @@ class Timeline {
   CondVar queue_cv_{&queue_mu_};
   std::deque<Record> queue_ HVD_GUARDED_BY(queue_mu_);
   std::int64_t dropped_ HVD_GUARDED_BY(queue_mu_) = 0;
-  bool stopping_ HVD_GUARDED_BY(queue_mu_) = false;
+  // Begins dropped whose ends are still to come, as tensor + '\0' + activity.
+  std::unordered_multiset<std::string> dropped_begins_ HVD_GUARDED_BY(queue_mu_);
+  bool stopping_ HVD_GUARDED_BY(queue_mu_) = false;  // from stop() until the next start()
+  std::chrono::steady_clock::time_point origin_ HVD_GUARDED_BY(queue_mu_);
 
   // Writer thread only (and start()/stop() while it is not running).
   std::thread writer_;
   std::ofstream out_;
   std::unordered_map<std::string, int> rows_;
-  std::chrono::steady_clock::time_point origin_;
 };
 
 }  // namespace hvd

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -117,6 +118,56 @@ TEST(TimelineTest, FullQueueDropsAndCountsInsteadOfBlocking) {
     }
     EXPECT_TRUE(reported) << "the file says how many records it lost";
   }
+  std::remove(path.c_str());
+}
+
+TEST(TimelineTest, DroppingKeepsEveryRowsSpansBalanced) {
+  const std::string path = temp_path("timeline_test_balanced.json");
+  Timeline timeline(/*queue_capacity=*/3);
+  ASSERT_TRUE(timeline.start(path, false).is_ok());
+  const int spans = 5000;
+  for (int i = 0; i < spans; ++i) {
+    const std::string tensor = "t" + std::to_string(i % 3);
+    timeline.begin(tensor, "OUTER");
+    timeline.begin(tensor, "INNER");
+    timeline.end(tensor, "INNER");
+    timeline.end(tensor, "OUTER");
+  }
+  const std::int64_t dropped = timeline.stop();
+  const Json trace = JsonReader::parse(read_file(path));
+  std::int64_t written = 0;
+  for (const char* tensor : {"t0", "t1", "t2"}) {
+    std::vector<std::string> open;  // a stack of span names, as a trace viewer keeps it
+    for (const std::string& event : row_events(trace, tensor)) {
+      ++written;
+      const std::string name = event.substr(2);
+      if (event[0] == 'B') {
+        open.push_back(name);
+      } else {
+        ASSERT_FALSE(open.empty()) << tensor << ": " << event << " ends nothing";
+        ASSERT_EQ(open.back(), name) << tensor << ": " << event << " ends the wrong span";
+        open.pop_back();
+      }
+    }
+    EXPECT_TRUE(open.empty()) << tensor << ": " << open.size() << " spans never end";
+  }
+  EXPECT_EQ(written + dropped, 4 * spans);
+  std::remove(path.c_str());
+}
+
+TEST(TimelineTest, RecordsReachTheFileWhileRecording) {
+  // A process that dies never calls stop(); what was recorded must already be on disk.
+  const std::string path = temp_path("timeline_test_flushed.json");
+  Timeline timeline;
+  ASSERT_TRUE(timeline.start(path, false).is_ok());
+  timeline.begin("early_tensor", "ALLREDUCE");
+  bool on_disk = false;
+  for (int i = 0; i < 200 && !on_disk; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    on_disk = read_file(path).find("early_tensor") != std::string::npos;
+  }
+  EXPECT_TRUE(on_disk) << "the record is still buffered after 2 s";
+  timeline.stop();
   std::remove(path.c_str());
 }
 
