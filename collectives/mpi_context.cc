@@ -31,17 +31,13 @@ void MpiContext::abort_job(int exit_code) const {
   std::abort();  // MPI_Abort does not return; this only tells the compiler so
 }
 
-StatusOr<std::vector<int>> MpiContext::ranks_reporting_failure(bool ok) const {
-  const int mine = ok ? 0 : 1;
-  std::vector<int> all(topology_.size, 0);
-  HVD_RETURN_IF_MPI_ERROR(
-      MPI_Allgather(&mine, 1, MPI_INT, all.data(), 1, MPI_INT, control_comm_.get()));
-  std::vector<int> failed;
-  for (int r = 0; r < topology_.size; ++r) {
-    if (all[r] != 0)
-      failed.push_back(r);
-  }
-  return failed;
+StatusOr<std::vector<std::int64_t>> MpiContext::allgather_values(
+    const std::vector<std::int64_t>& mine) const {
+  std::vector<std::int64_t> all(mine.size() * static_cast<std::size_t>(topology_.size));
+  HVD_RETURN_IF_MPI_ERROR(MPI_Allgather(mine.data(), static_cast<int>(mine.size()), MPI_INT64_T,
+                                        all.data(), static_cast<int>(mine.size()), MPI_INT64_T,
+                                        control_comm_.get()));
+  return all;
 }
 
 }  // namespace hvd

@@ -5,6 +5,7 @@
 // the environment finalizes MPI (member order below).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -35,8 +36,9 @@ class MpiContext {
   MPI_Comm data_comm() const { return data_comm_.get(); }
   const MpiReductionOps& reduction_ops() const { return *reduction_ops_; }
 
-  // Collective over the control communicator: every rank learns which ranks passed `ok=false`.
-  StatusOr<std::vector<int>> ranks_reporting_failure(bool ok) const;
+  // Collective over the control communicator: every rank passes the same number of values and
+  // gets everyone's, rank 0's first.
+  StatusOr<std::vector<std::int64_t>> allgather_values(const std::vector<std::int64_t>& mine) const;
 
   // Ends every process of the job (MPI_Abort on MPI_COMM_WORLD): for a rank that can no longer
   // take part in collectives other ranks may already be inside.

@@ -75,17 +75,35 @@ StatusOr<std::unique_ptr<Runtime>> Runtime::create(HandleTable* handles) {
       settings = opened.with_context("HOROVOD_TIMELINE");
   }
   // Agree before anyone starts negotiating: a rank that refuses to start must not leave the
-  // others waiting for it.
-  HVD_ASSIGN_OR_RETURN(const std::vector<int> failed,
-                       mpi->ranks_reporting_failure(settings.is_ok()));
+  // others waiting for it, and the settings that shape negotiation must match.
+  std::vector<std::int64_t> mine = {settings.is_ok() ? 0 : 1};
+  std::vector<const char*> shared_names;
+  for (const Settings::Shared& shared :
+       (settings.is_ok() ? settings.value() : Settings()).shared()) {
+    shared_names.push_back(shared.name);
+    mine.push_back(shared.value);
+  }
+  HVD_ASSIGN_OR_RETURN(const std::vector<std::int64_t> gathered, mpi->allgather_values(mine));
   if (rank == 0)
     report_start_to_launcher(mpi->topology().size);  // every rank got this far
   if (!settings.is_ok())
     return settings.status().with_context("hvd::init()");
+  std::vector<int> failed;
+  std::vector<std::vector<std::int64_t>> shared_by_rank;
+  for (std::size_t begin = 0; begin < gathered.size(); begin += mine.size()) {
+    if (gathered[begin] != 0)
+      failed.push_back(static_cast<int>(begin / mine.size()));
+    shared_by_rank.emplace_back(
+        gathered.begin() + static_cast<std::ptrdiff_t>(begin) + 1,
+        gathered.begin() + static_cast<std::ptrdiff_t>(begin + mine.size()));
+  }
   if (!failed.empty()) {
     return Status::error("hvd::init(): invalid HOROVOD_* settings on " + describe_ranks(failed) +
                          " (see the error there); no rank starts");
   }
+  const Status agreed = check_shared_settings(shared_names, shared_by_rank);
+  if (!agreed.is_ok())
+    return Status::error("hvd::init(): " + agreed.message() + "; no rank starts");
   set_log_rank(rank);
   set_log_level(settings.value().log_level);
   const std::string allocator = settings.value().malloc_tuning

@@ -4,7 +4,10 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <sstream>
+
+#include "horovod_cpp/rank_ranges.h"
 
 namespace hvd {
 namespace {
@@ -179,6 +182,32 @@ std::string Settings::describe() const {
       << "  HOROVOD_MALLOC_TUNING = " << (malloc_tuning ? "1" : "0") << "\n"
       << "  HOROVOD_LOG_LEVEL = " << log_level_name(log_level);
   return out.str();
+}
+
+std::vector<Settings::Shared> Settings::shared() const {
+  return {{"HOROVOD_FUSION_THRESHOLD", fusion_threshold_bytes},
+          {"HOROVOD_CACHE_CAPACITY", cache_capacity},
+          {"HOROVOD_AUTOTUNE", autotune ? 1 : 0}};
+}
+
+Status check_shared_settings(const std::vector<const char*>& names,
+                             const std::vector<std::vector<std::int64_t>>& values_by_rank) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    std::map<std::int64_t, std::vector<int>> ranks_by_value;
+    for (std::size_t rank = 0; rank < values_by_rank.size(); ++rank)
+      ranks_by_value[values_by_rank[rank].at(i)].push_back(static_cast<int>(rank));
+    if (ranks_by_value.size() <= 1)
+      continue;
+    std::string message = std::string(names[i]) + " differs between ranks:";
+    for (const auto& [value, ranks] : ranks_by_value) {
+      message += (value == ranks_by_value.begin()->first ? " " : "; ") + describe_ranks(ranks) +
+                 (ranks.size() == 1 ? " has " : " have ") + std::to_string(value);
+    }
+    return Status::error(message +
+                         ". Every rank must use the same value (set it for the whole "
+                         "job, e.g. with hvdrun's option or -x)");
+  }
+  return Status::ok();
 }
 
 }  // namespace hvd

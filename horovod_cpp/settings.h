@@ -47,6 +47,20 @@ struct Settings {
 
   // One line per setting, with units, for the init report.
   std::string describe() const;
+
+  // The settings that every rank must share: each rank computes its fusion plan and its
+  // response-cache bit vector from them, and ranks that differ would fuse different groups
+  // (wrong sums or a hang). init() compares them across ranks before starting.
+  struct Shared {
+    const char* name;
+    std::int64_t value;
+  };
+  std::vector<Shared> shared() const;
 };
+
+// `values_by_rank[r]` holds rank r's values of Settings::shared(), in order, named by `names`.
+// An error names the first setting that differs and which ranks have which value.
+Status check_shared_settings(const std::vector<const char*>& names,
+                             const std::vector<std::vector<std::int64_t>>& values_by_rank);
 
 }  // namespace hvd

@@ -106,5 +106,31 @@ TEST(SettingsTest, DescribeGivesUnits) {
   EXPECT_NE(text.find("HOROVOD_STALL_CHECK_TIME_SECONDS = 60 s"), std::string::npos) << text;
 }
 
+TEST(SharedSettingsTest, EqualValuesAgreeAndADifferenceNamesSettingRanksAndValues) {
+  const std::vector<const char*> names = {"HOROVOD_FUSION_THRESHOLD", "HOROVOD_CACHE_CAPACITY"};
+  EXPECT_TRUE(check_shared_settings(names, {{64, 8}, {64, 8}, {64, 8}}).is_ok());
+  EXPECT_TRUE(check_shared_settings(names, {{64, 8}}).is_ok());
+  const Status differs = check_shared_settings(names, {{64, 8}, {64, 0}, {64, 8}, {64, 8}});
+  ASSERT_FALSE(differs.is_ok());
+  EXPECT_NE(differs.message().find(
+                "HOROVOD_CACHE_CAPACITY differs between ranks: rank 1 has 0; ranks 0, 2-3 have 8"),
+            std::string::npos)
+      << differs.message();
+}
+
+TEST(SharedSettingsTest, CoverFusionCacheAndAutotune) {
+  Settings settings;
+  settings.fusion_threshold_bytes = 123;
+  settings.cache_capacity = 7;
+  settings.autotune = true;
+  std::vector<std::pair<std::string, std::int64_t>> shared;
+  for (const Settings::Shared& s : settings.shared())
+    shared.emplace_back(s.name, s.value);
+  EXPECT_EQ(shared,
+            (std::vector<std::pair<std::string, std::int64_t>>{{"HOROVOD_FUSION_THRESHOLD", 123},
+                                                               {"HOROVOD_CACHE_CAPACITY", 7},
+                                                               {"HOROVOD_AUTOTUNE", 1}}));
+}
+
 }  // namespace
 }  // namespace hvd
