@@ -236,8 +236,11 @@ std::string Runtime::requested_shutdown_reason() {
 }
 
 bool Runtime::abandon(std::string reason, std::chrono::milliseconds limit) {
-  if (!thread_.joinable() || std::this_thread::get_id() == thread_.get_id())
+  const std::thread::id background = background_thread_id_.load();
+  if (background == std::thread::id())
     return false;
+  if (std::this_thread::get_id() == background)
+    abort_job(Status::error("the background thread failed: " + reason));
   request_shutdown(std::move(reason));
   const auto deadline = std::chrono::steady_clock::now() + limit;
   MutexLock lock(&finish_mu_);
@@ -278,6 +281,7 @@ void Runtime::shutdown(std::string reason) {
 }
 
 void Runtime::background_loop() {
+  background_thread_id_ = std::this_thread::get_id();
 #ifdef __linux__
   // The thread sleeps in short steps while it waits for peers (mpi_request_wait.h); the
   // default 50 us timer slack would stretch each of them.

@@ -76,7 +76,8 @@ class Runtime {
 
   // Thread: any, while this process is dying (std::terminate). Tells every rank why, as
   // shutdown() does, but waits at most `limit` for the final round and frees nothing: the
-  // process is about to end. Returns whether the other ranks were told.
+  // process is about to end. Returns whether the other ranks were told. On the background
+  // thread itself no round can run any more, so it ends the job instead (abort_job).
   bool abandon(std::string reason, std::chrono::milliseconds limit);
 
  private:
@@ -126,6 +127,9 @@ class Runtime {
   CondVar finish_cv_{&finish_mu_};
   bool loop_finished_ HVD_GUARDED_BY(finish_mu_) = false;
   std::thread thread_;  // started last in create(), joined in shutdown()
+  // Set by the background thread as it starts; read by abandon() on a dying thread, which
+  // must not touch thread_ while shutdown() may be joining it.
+  std::atomic<std::thread::id> background_thread_id_{};
 };
 
 }  // namespace hvd
