@@ -51,6 +51,9 @@ int cross_size() {
 bool mpi_built() {
   return true;
 }
+// Whether CUDA tensors run on GPUs: not yet. The NCCL communicator is compiled whenever CUDA
+// and NCCL are found (HOROVOD_CPP_WITH_NCCL), but the runtime does not route CUDA tensors to
+// it, so saying "built" would promise what a user cannot use (issue 6).
 bool nccl_built() {
   return false;
 }

@@ -1,0 +1,310 @@
+#include "collectives/nccl_communicator.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "collectives/cuda_check.h"
+#include "collectives/half.h"
+#include "collectives/mpi_check.h"
+#include "horovod_cpp/rank_ranges.h"
+
+namespace hvd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::chrono::seconds kDestroyLimit{10};
+
+std::string nccl_error(ncclComm_t comm, ncclResult_t rc, const char* call) {
+  std::string message = std::string(call) + " failed: " + ncclGetErrorString(rc);
+  const char* detail = comm != nullptr ? ncclGetLastError(comm) : nullptr;
+  if (detail != nullptr && *detail != '\0')
+    message += std::string(": ") + detail;
+  return message;
+}
+
+// Polls a non-blocking communicator until `rc` (what the call returned) has settled.
+Status settle_call(ncclComm_t comm, ncclResult_t rc, const char* call,
+                   std::chrono::milliseconds limit) {
+  const Clock::time_point deadline = Clock::now() + limit;
+  ncclResult_t state = rc;
+  while (state == ncclInProgress) {
+    if (Clock::now() > deadline) {
+      return Status::error(std::string(call) + " did not finish within " +
+                           std::to_string(limit.count()) + " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+    const ncclResult_t polled = ncclCommGetAsyncError(comm, &state);
+    if (polled != ncclSuccess)
+      return Status::error(nccl_error(comm, polled, "ncclCommGetAsyncError"));
+  }
+  if (state != ncclSuccess)
+    return Status::error(nccl_error(comm, state, call));
+  return Status::ok();
+}
+
+StatusOr<ncclRedOp_t> nccl_op(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::Sum:
+      return ncclSum;
+    case ReduceOp::Average:
+      return ncclAvg;
+    case ReduceOp::Min:
+      return ncclMin;
+    case ReduceOp::Max:
+      return ncclMax;
+    case ReduceOp::Product:
+      return ncclProd;
+  }
+  return Status::error("unknown reduce op");
+}
+
+bool is_floating(DataType dtype) {
+  return dtype == DataType::Float16 || dtype == DataType::BFloat16 || dtype == DataType::Float32 ||
+         dtype == DataType::Float64;
+}
+
+// What each rank tells the others before NCCL is touched.
+struct DeviceClaim {
+  int ok = 0;
+  int device = -1;
+  char host[MPI_MAX_PROCESSOR_NAME] = {};
+  char bus_id[64] = {};
+  char error[256] = {};
+};
+
+}  // namespace
+
+StatusOr<ncclDataType_t> NcclCommunicator::nccl_type(DataType dtype) {
+  switch (dtype) {
+    case DataType::UInt8:
+    case DataType::Bool:
+      return ncclUint8;
+    case DataType::Int8:
+      return ncclInt8;
+    case DataType::Int32:
+      return ncclInt32;
+    case DataType::Int64:
+      return ncclInt64;
+    case DataType::Float16:
+      return ncclFloat16;
+    case DataType::BFloat16:
+      return ncclBfloat16;
+    case DataType::Float32:
+      return ncclFloat32;
+    case DataType::Float64:
+      return ncclFloat64;
+  }
+  return Status::error("dtype has no NCCL type");
+}
+
+StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::create(
+    MPI_Comm comm, int device, std::chrono::milliseconds limit) {
+  int rank = 0, size = 1;
+  HVD_RETURN_IF_MPI_ERROR(MPI_Comm_rank(comm, &rank));
+  HVD_RETURN_IF_MPI_ERROR(MPI_Comm_size(comm, &size));
+
+  DeviceClaim mine;
+  mine.device = device;
+  int host_length = 0;
+  HVD_RETURN_IF_MPI_ERROR(MPI_Get_processor_name(mine.host, &host_length));
+  Status selected = HVD_CUDA_STATUS(cudaSetDevice(device));
+  if (selected.is_ok())
+    selected = HVD_CUDA_STATUS(cudaDeviceGetPCIBusId(mine.bus_id, sizeof(mine.bus_id), device));
+  mine.ok = selected.is_ok() ? 1 : 0;
+  std::strncpy(mine.error, selected.message().c_str(), sizeof(mine.error) - 1);
+  std::vector<DeviceClaim> claims(static_cast<std::size_t>(size));
+  HVD_RETURN_IF_MPI_ERROR(MPI_Allgather(&mine, sizeof(DeviceClaim), MPI_BYTE, claims.data(),
+                                        sizeof(DeviceClaim), MPI_BYTE, comm));
+  for (int r = 0; r < size; ++r) {
+    const DeviceClaim& claim = claims[static_cast<std::size_t>(r)];
+    if (!claim.ok) {
+      return Status::error("rank " + std::to_string(r) + " cannot use CUDA device " +
+                           std::to_string(claim.device) + ": " + claim.error);
+    }
+  }
+  std::map<std::pair<std::string, std::string>, std::vector<int>> ranks_by_gpu;
+  for (int r = 0; r < size; ++r) {
+    const DeviceClaim& claim = claims[static_cast<std::size_t>(r)];
+    ranks_by_gpu[{claim.host, claim.bus_id}].push_back(r);
+  }
+  for (const auto& [gpu, ranks] : ranks_by_gpu) {
+    if (ranks.size() > 1) {
+      std::string devices;
+      for (int r : ranks)
+        devices += (devices.empty() ? "" : ", ") +
+                   std::to_string(claims[static_cast<std::size_t>(r)].device);
+      return Status::error(describe_ranks(ranks) + " on host " + gpu.first +
+                           " all chose the same GPU (PCI " + gpu.second + ", CUDA device " +
+                           devices +
+                           "); NCCL needs one GPU per rank: pick the device from "
+                           "hvd::local_rank(), or set HOROVOD_GPU_OPERATIONS=MPI");
+    }
+  }
+
+  struct {
+    int ok = 0;
+    ncclUniqueId id;
+    char error[256] = {};
+  } unique;
+  if (rank == 0) {
+    const ncclResult_t rc = ncclGetUniqueId(&unique.id);
+    unique.ok = rc == ncclSuccess ? 1 : 0;
+    if (!unique.ok)
+      std::strncpy(unique.error, ncclGetErrorString(rc), sizeof(unique.error) - 1);
+  }
+  HVD_RETURN_IF_MPI_ERROR(MPI_Bcast(&unique, sizeof(unique), MPI_BYTE, 0, comm));
+  if (!unique.ok)
+    return Status::error(std::string("ncclGetUniqueId failed on rank 0: ") + unique.error);
+
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.blocking = 0;
+  ncclComm_t nccl = nullptr;
+  const ncclResult_t rc = ncclCommInitRankConfig(&nccl, size, unique.id, rank, &config);
+  Status joined = nccl == nullptr && rc != ncclSuccess
+                      ? Status::error(nccl_error(nullptr, rc, "ncclCommInitRankConfig"))
+                      : settle_call(nccl, rc, "ncclCommInitRankConfig", limit);
+  if (!joined.is_ok()) {
+    if (nccl != nullptr)
+      ncclCommAbort(nccl);
+    return joined;
+  }
+  return std::unique_ptr<NcclCommunicator>(new NcclCommunicator(nccl, device, size));
+}
+
+NcclCommunicator::NcclCommunicator(ncclComm_t comm, int device, int size)
+    : comm_(comm), device_(device), size_(size) {}
+
+NcclCommunicator::~NcclCommunicator() {
+  if (comm_ == nullptr)
+    return;
+  cudaSetDevice(device_);
+  // Finalize flushes what was issued; a peer that is gone could keep it in progress for ever.
+  if (settle_call(comm_, ncclCommFinalize(comm_), "ncclCommFinalize", kDestroyLimit).is_ok())
+    ncclCommDestroy(comm_);
+  else
+    ncclCommAbort(comm_);
+}
+
+Status NcclCommunicator::fail(Status failure) {
+  if (failed_.is_ok()) {
+    failed_ = failure;
+    if (comm_ != nullptr)
+      ncclCommAbort(comm_);
+    comm_ = nullptr;
+  }
+  return failure;
+}
+
+Status NcclCommunicator::settle(ncclResult_t rc, const char* call,
+                                std::chrono::milliseconds limit) {
+  Status settled = settle_call(comm_, rc, call, limit);
+  return settled.is_ok() ? settled : fail(settled);
+}
+
+namespace {
+// Enqueueing returns quickly; this only bounds a pathological non-blocking enqueue.
+constexpr std::chrono::milliseconds kEnqueueLimit{60'000};
+}  // namespace
+
+#define HVD_NCCL_USABLE()                                                                 \
+  do {                                                                                    \
+    if (!failed_.is_ok())                                                                 \
+      return Status::error("the NCCL communicator failed earlier: " + failed_.message()); \
+    HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));                                     \
+  } while (false)
+
+Status NcclCommunicator::allreduce(const void* send, void* recv, std::size_t count, DataType dtype,
+                                   ReduceOp op, double premultiply, cudaStream_t stream) {
+  HVD_NCCL_USABLE();
+  if (dtype == DataType::Bool)
+    return Status::error("allreduce of bool tensors is not supported");
+  HVD_ASSIGN_OR_RETURN(const ncclDataType_t type, nccl_type(dtype));
+  HVD_ASSIGN_OR_RETURN(ncclRedOp_t reduction, nccl_op(op));
+  if (premultiply == 1.0)
+    return settle(ncclAllReduce(send, recv, count, type, reduction, comm_, stream), "ncclAllReduce",
+                  kEnqueueLimit);
+  if (!is_floating(dtype) || (op != ReduceOp::Sum && op != ReduceOp::Average))
+    return Status::error("prescale on the NCCL path needs a floating dtype and Sum or Average");
+  // PreMulSum's scalar has the tensor's own type.
+  const double factor = op == ReduceOp::Average ? premultiply / size_ : premultiply;
+  union {
+    std::uint16_t half;
+    float single;
+    double full;
+  } scalar{};
+  if (dtype == DataType::Float16)
+    scalar.half = float_to_float16(static_cast<float>(factor));
+  else if (dtype == DataType::BFloat16)
+    scalar.half = float_to_bfloat16(static_cast<float>(factor));
+  else if (dtype == DataType::Float32)
+    scalar.single = static_cast<float>(factor);
+  else
+    scalar.full = factor;
+  HVD_RETURN_IF_ERROR(
+      settle(ncclRedOpCreatePreMulSum(&reduction, &scalar, type, ncclScalarHostImmediate, comm_),
+             "ncclRedOpCreatePreMulSum", kEnqueueLimit));
+  Status enqueued = settle(ncclAllReduce(send, recv, count, type, reduction, comm_, stream),
+                           "ncclAllReduce", kEnqueueLimit);
+  if (failed_.is_ok())
+    ncclRedOpDestroy(reduction, comm_);  // allowed once the call using it has returned
+  return enqueued;
+}
+
+Status NcclCommunicator::broadcast(void* buffer, std::size_t count, DataType dtype, int root,
+                                   cudaStream_t stream) {
+  HVD_NCCL_USABLE();
+  HVD_ASSIGN_OR_RETURN(const ncclDataType_t type, nccl_type(dtype));
+  return settle(ncclBroadcast(buffer, buffer, count, type, root, comm_, stream), "ncclBroadcast",
+                kEnqueueLimit);
+}
+
+Status NcclCommunicator::allgather(const void* send, void* recv, std::size_t count_per_rank,
+                                   DataType dtype, cudaStream_t stream) {
+  HVD_NCCL_USABLE();
+  HVD_ASSIGN_OR_RETURN(const ncclDataType_t type, nccl_type(dtype));
+  return settle(ncclAllGather(send, recv, count_per_rank, type, comm_, stream), "ncclAllGather",
+                kEnqueueLimit);
+}
+
+Status NcclCommunicator::reducescatter(const void* send, void* recv, std::size_t count_per_rank,
+                                       DataType dtype, ReduceOp op, cudaStream_t stream) {
+  HVD_NCCL_USABLE();
+  if (dtype == DataType::Bool)
+    return Status::error("reducescatter of bool tensors is not supported");
+  HVD_ASSIGN_OR_RETURN(const ncclDataType_t type, nccl_type(dtype));
+  HVD_ASSIGN_OR_RETURN(const ncclRedOp_t reduction, nccl_op(op));
+  return settle(ncclReduceScatter(send, recv, count_per_rank, type, reduction, comm_, stream),
+                "ncclReduceScatter", kEnqueueLimit);
+}
+
+Status NcclCommunicator::wait(cudaStream_t stream, std::chrono::milliseconds limit) {
+  HVD_NCCL_USABLE();
+  const Clock::time_point deadline = Clock::now() + limit;
+  while (true) {
+    const cudaError_t done = cudaStreamQuery(stream);
+    if (done == cudaSuccess)
+      return Status::ok();
+    if (done != cudaErrorNotReady)
+      return fail(HVD_CUDA_STATUS(done));
+    ncclResult_t state = ncclSuccess;
+    const ncclResult_t polled = ncclCommGetAsyncError(comm_, &state);
+    if (polled != ncclSuccess)
+      return fail(Status::error(nccl_error(comm_, polled, "ncclCommGetAsyncError")));
+    if (state != ncclSuccess && state != ncclInProgress)
+      return fail(Status::error(nccl_error(comm_, state, "a NCCL collective")));
+    if (Clock::now() > deadline) {
+      return fail(Status::error("the NCCL stream did not finish within " +
+                                std::to_string(limit.count()) +
+                                " ms (a peer stopped taking part?)"));
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+}
+
+#undef HVD_NCCL_USABLE
+
+}  // namespace hvd
