@@ -80,10 +80,20 @@ DataType to_data_type(const torch::Tensor& t, const char* caller) {
 void check_tensor(const torch::Tensor& t, const char* caller) {
   if (!t.defined())
     fail(std::string(caller) + ": the tensor is undefined");
-  if (!t.device().is_cpu()) {
+  if (!t.device().is_cpu() && !t.device().is_cuda()) {
     fail(std::string(caller) + ": tensor is on " + t.device().str() +
-         "; this build of horovod_cpp handles CPU tensors only");
+         "; horovod_cpp handles CPU and CUDA tensors");
   }
+}
+
+torch::Tensor host_contiguous(const torch::Tensor& t) {
+  if (t.is_cpu())
+    return t.contiguous();
+  return t.to(torch::kCPU, /*non_blocking=*/false, /*copy=*/false).contiguous();
+}
+
+torch::Tensor host_empty_like(const torch::Tensor& t) {
+  return torch::empty(t.sizes(), t.options().device(torch::kCPU));
 }
 
 TensorTableEntry entry_for(const torch::Tensor& input, OpType op, DataType dtype,
@@ -153,8 +163,10 @@ bool poll(Handle h) {
 
 torch::Tensor synchronize(Handle h) {
   TorchOpState state = wait_for_state(h);
-  if (state.allocated_output)
-    return *state.allocated_output;
+  if (state.allocated_output) {
+    return state.result_device.is_cpu() ? *state.allocated_output
+                                        : state.allocated_output->to(state.result_device);
+  }
   if (!state.copy_back_to.defined())
     return state.output;
   if (!state.copy_back_to.is_same(state.output))

@@ -22,6 +22,9 @@ struct TorchOpState {
   // background thread.
   std::shared_ptr<torch::Tensor> allocated_output;
   std::shared_ptr<std::vector<std::int64_t>> received_splits;  // alltoall only
+  // Where allocated_output is handed back: the caller's device (a CUDA tensor's result is
+  // staged in host memory, then copied there by synchronize()).
+  torch::Device result_device{torch::kCPU};
   torch::Tensor copy_back_to;
   std::string description;
 };
@@ -31,8 +34,17 @@ void throw_if_error(const Status& status);
 
 // The core's dtype for `t`; hvd::Error naming `caller` for unsupported dtypes.
 DataType to_data_type(const torch::Tensor& t, const char* caller);
-// hvd::Error unless `t` is defined and on a device this build handles.
+// hvd::Error unless `t` is defined and on a device this build handles (CPU, CUDA).
 void check_tensor(const torch::Tensor& t, const char* caller);
+
+// Host staging: the background thread works on host memory only, so a CUDA tensor's data is
+// copied to the host when the op is queued and its result copied back by synchronize(), both
+// on the caller's current CUDA stream (the copy to the host waits for the work queued before
+// it there). This is the whole GPU path until the NCCL data plane is wired in (issue 6).
+// `t` itself if it is a contiguous CPU tensor, else a contiguous host copy.
+torch::Tensor host_contiguous(const torch::Tensor& t);
+// A new contiguous host tensor with t's shape and dtype.
+torch::Tensor host_empty_like(const torch::Tensor& t);
 // hvd::Error if `t` is bool (no reduction is defined for it).
 void check_reducible(DataType dtype, const char* caller);
 

@@ -5,6 +5,12 @@
 namespace hvd {
 namespace {
 
+// What the coordinator compares across ranks as the device kind (the data itself is staged in
+// host memory either way).
+int device_index(const torch::Tensor& t) {
+  return t.is_cuda() ? t.device().index() : kCpuDevice;
+}
+
 struct AllreduceArgs {
   ReduceOp op;
   std::string name;
@@ -17,8 +23,9 @@ Handle enqueue_allreduce(const torch::Tensor& source, torch::Tensor output,
                          const char* caller) {
   const DataType dtype = to_data_type(source, caller);
   check_reducible(dtype, caller);
-  torch::Tensor input = source.contiguous();
+  torch::Tensor input = host_contiguous(source);
   TensorTableEntry entry = entry_for(input, OpType::Allreduce, dtype, args.name);
+  entry.device = device_index(copy_back_to.defined() ? copy_back_to : source);
   entry.reduce_op = args.op;
   entry.prescale = args.prescale;
   entry.postscale = args.postscale;
@@ -30,14 +37,22 @@ Handle enqueue_allreduce(const torch::Tensor& source, torch::Tensor output,
   return submit(std::move(entry), std::move(state), caller, args.name);
 }
 
-// Writes into `target` when it is contiguous, else into a contiguous copy that synchronize()
-// copies back: the shared shape of every in-place op.
+// Writes into `target` when it is a contiguous CPU tensor, else into a contiguous host copy
+// that synchronize() copies back: the shared shape of every in-place op.
 Handle enqueue_in_place(torch::Tensor& target, const char* caller,
                         const std::function<Handle(const torch::Tensor& work)>& enqueue) {
   check_tensor(target, caller);
-  if (target.is_contiguous())
+  if (target.is_contiguous() && target.is_cpu())
     return enqueue(target);
-  return enqueue(target.contiguous());
+  return enqueue(host_contiguous(target));
+}
+
+// The output an out-of-place op writes (host memory) and, for a CUDA input, the tensor on its
+// device that synchronize() copies the result into.
+std::pair<torch::Tensor, torch::Tensor> output_for(const torch::Tensor& t) {
+  if (t.is_cpu())
+    return {torch::empty_like(t, torch::MemoryFormat::Contiguous), torch::Tensor()};
+  return {host_empty_like(t), torch::empty_like(t, torch::MemoryFormat::Contiguous)};
 }
 
 void check_root_rank(int root_rank, const char* caller) {
@@ -54,8 +69,9 @@ Handle enqueue_broadcast(const torch::Tensor& source, torch::Tensor output,
                          const char* caller) {
   const DataType dtype = to_data_type(source, caller);
   check_root_rank(root_rank, caller);
-  torch::Tensor input = source.contiguous();
+  torch::Tensor input = host_contiguous(source);
   TensorTableEntry entry = entry_for(input, OpType::Broadcast, dtype, name);
+  entry.device = device_index(copy_back_to.defined() ? copy_back_to : source);
   entry.root_rank = root_rank;
   entry.output = output.data_ptr();
   TorchOpState state;
@@ -71,9 +87,9 @@ Handle allreduce_async(const torch::Tensor& t, ReduceOp op, const std::string& n
                        double prescale_factor, double postscale_factor) {
   const char* caller = "hvd::allreduce_async()";
   check_tensor(t, caller);
-  torch::Tensor output = torch::empty_like(t, torch::MemoryFormat::Contiguous);
-  return enqueue_allreduce(t, output, torch::Tensor(),
-                           {op, name, prescale_factor, postscale_factor}, caller);
+  auto [output, on_device] = output_for(t);
+  return enqueue_allreduce(t, output, on_device, {op, name, prescale_factor, postscale_factor},
+                           caller);
 }
 
 Handle allreduce_async_(torch::Tensor& t, ReduceOp op, const std::string& name,
@@ -101,10 +117,12 @@ Handle allgather_async(const torch::Tensor& t, const std::string& name) {
   if (t.dim() == 0)
     fail(std::string(caller) + ": a scalar has no dim 0 to gather; reshape to [1]");
   const DataType dtype = to_data_type(t, caller);
-  torch::Tensor input = t.contiguous();
+  torch::Tensor input = host_contiguous(t);
   TensorTableEntry entry = entry_for(input, OpType::Allgather, dtype, name);
+  entry.device = device_index(t);
   TorchOpState state;
   allocate_output_later(&entry, &state, input.options());
+  state.result_device = t.device();
   state.input = std::move(input);
   return submit(std::move(entry), std::move(state), caller, name);
 }
@@ -128,8 +146,8 @@ torch::Tensor& broadcast_(torch::Tensor& t, int root_rank, const std::string& na
 torch::Tensor broadcast(const torch::Tensor& t, int root_rank, const std::string& name) {
   const char* caller = "hvd::broadcast()";
   check_tensor(t, caller);
-  torch::Tensor output = torch::empty_like(t, torch::MemoryFormat::Contiguous);
-  return synchronize(enqueue_broadcast(t, output, torch::Tensor(), root_rank, name, caller));
+  auto [output, on_device] = output_for(t);
+  return synchronize(enqueue_broadcast(t, output, on_device, root_rank, name, caller));
 }
 
 std::vector<torch::Tensor> grouped_allreduce(const std::vector<torch::Tensor>& ts, ReduceOp op,
@@ -142,11 +160,14 @@ std::vector<torch::Tensor> grouped_allreduce(const std::vector<torch::Tensor>& t
     check_tensor(ts[i], member_caller.c_str());
     const DataType dtype = to_data_type(ts[i], member_caller.c_str());
     check_reducible(dtype, member_caller.c_str());
-    torch::Tensor input = ts[i].contiguous();
+    torch::Tensor input = host_contiguous(ts[i]);
     TensorTableEntry entry = entry_for(input, OpType::Allreduce, dtype, "");
+    entry.device = device_index(ts[i]);
     entry.reduce_op = op;
     TorchOpState state;
     state.output = torch::empty_like(input);
+    if (!ts[i].is_cpu())
+      state.copy_back_to = torch::empty_like(ts[i], torch::MemoryFormat::Contiguous);
     entry.output = state.output.data_ptr();
     state.input = std::move(input);
     entries.push_back(std::move(entry));
@@ -180,8 +201,9 @@ std::pair<torch::Tensor, torch::Tensor> alltoall(const torch::Tensor& t,
   if (t.dim() == 0)
     fail(std::string(caller) + ": a scalar has no dim 0 to split; reshape to [1]");
   const DataType dtype = to_data_type(t, caller);
-  torch::Tensor input = t.contiguous();
+  torch::Tensor input = host_contiguous(t);
   TensorTableEntry entry = entry_for(input, OpType::Alltoall, dtype, name);
+  entry.device = device_index(t);
   if (splits.defined()) {
     if (splits.dim() != 1 || !c10::isIntegralType(splits.scalar_type(), /*includeBool=*/false)) {
       fail(std::string(caller) + ": splits must be a 1-D integer tensor, got " +
@@ -203,7 +225,7 @@ std::pair<torch::Tensor, torch::Tensor> alltoall(const torch::Tensor& t,
   TorchOpState done = wait_for_state(submit(std::move(entry), std::move(state), caller, name));
   torch::Tensor received_splits =
       torch::tensor(*done.received_splits, torch::TensorOptions().dtype(torch::kInt64));
-  return {*done.allocated_output, received_splits};
+  return {done.allocated_output->to(t.device()), received_splits};
 }
 
 torch::Tensor reducescatter(const torch::Tensor& t, ReduceOp op, const std::string& name) {
@@ -213,11 +235,13 @@ torch::Tensor reducescatter(const torch::Tensor& t, ReduceOp op, const std::stri
     fail(std::string(caller) + ": a scalar has no dim 0 to scatter; reshape to [1]");
   const DataType dtype = to_data_type(t, caller);
   check_reducible(dtype, caller);
-  torch::Tensor input = t.contiguous();
+  torch::Tensor input = host_contiguous(t);
   TensorTableEntry entry = entry_for(input, OpType::Reducescatter, dtype, name);
+  entry.device = device_index(t);
   entry.reduce_op = op;
   TorchOpState state;
   allocate_output_later(&entry, &state, input.options());
+  state.result_device = t.device();
   state.input = std::move(input);
   return synchronize(submit(std::move(entry), std::move(state), caller, name));
 }

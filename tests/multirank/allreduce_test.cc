@@ -203,6 +203,8 @@ TEST(AllreduceTest, BadArgumentsFailLocallyOnEveryRank) {
   expect_error([] { hvd::allreduce(torch::ones({2}, torch::kInt16), ReduceOp::Sum, "s"); },
                {"dtype", "not supported"});
   expect_error([] { hvd::allreduce(torch::Tensor(), ReduceOp::Sum, "u"); }, {"undefined"});
+  expect_error([] { hvd::allreduce(torch::empty({2}, torch::kMeta), ReduceOp::Sum, "m"); },
+               {"tensor is on meta", "handles CPU and CUDA tensors"});
   expect_error([] { hvd::synchronize(987654321); }, {"handle 987654321", "does not exist"});
   expect_error([] { hvd::poll(987654321); }, {"handle 987654321"});
   hvd::Handle h = hvd::allreduce_async(torch::ones({1}), ReduceOp::Sum, "sync.twice");

@@ -1,0 +1,164 @@
+// CUDA tensors through the public API (host-staged today): every op gives on the GPU what the
+// same op gives on the CPU, results stay on the caller's device, in-place ops reach
+// non-contiguous tensors, the caller's stream order holds, and DistributedOptimizer trains a
+// CUDA model to the same parameters as a CPU one. Ranks may share a GPU (local_rank % count).
+// Without CUDA it exits 77 (ctest: skipped) and says why.
+#include <cstdio>
+
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include "horovod_cpp/torch.h"
+
+// Streams need c10's CUDA headers, usable only with a CUDA LibTorch (CMake says which).
+#ifdef HVD_TEST_TORCH_HAS_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace {
+
+torch::Device gpu() {
+  return torch::Device(
+      torch::kCUDA, static_cast<c10::DeviceIndex>(hvd::local_rank() %
+                                                  static_cast<int>(torch::cuda::device_count())));
+}
+
+// Rank-dependent values, exact in every dtype used below.
+torch::Tensor rank_values(torch::ScalarType dtype, std::vector<std::int64_t> shape) {
+  torch::Tensor base = torch::arange(1, 1 + c10::multiply_integers(shape), torch::kFloat64);
+  return ((base.remainder(7) + 1) * (hvd::rank() + 1)).reshape(shape).to(dtype);
+}
+
+void expect_same(const torch::Tensor& on_gpu, const torch::Tensor& on_cpu, const char* what) {
+  ASSERT_TRUE(on_gpu.is_cuda()) << what << ": result is on " << on_gpu.device().str();
+  ASSERT_EQ(on_gpu.sizes(), on_cpu.sizes()) << what;
+  ASSERT_TRUE(torch::equal(on_gpu.cpu(), on_cpu)) << what;
+}
+
+TEST(TorchCudaTest, AllreduceEveryDtypeAndOpMatchesTheCpuPath) {
+  int n = 0;
+  for (auto dtype : {torch::kFloat32, torch::kFloat64, torch::kFloat16, torch::kBFloat16,
+                     torch::kInt32, torch::kInt64, torch::kUInt8}) {
+    for (auto op :
+         {hvd::ReduceOp::Sum, hvd::ReduceOp::Average, hvd::ReduceOp::Min, hvd::ReduceOp::Max}) {
+      const torch::Tensor cpu = rank_values(dtype, {3, 5});
+      const std::string name = "dtype_op." + std::to_string(n++);
+      torch::Tensor from_gpu = hvd::allreduce(cpu.to(gpu()), op, name + ".gpu");
+      torch::Tensor from_cpu = hvd::allreduce(cpu, op, name + ".cpu");
+      expect_same(from_gpu, from_cpu, name.c_str());
+    }
+  }
+  // And against a value computed here: the sum of (k + 1) * (r + 1) over ranks.
+  const torch::Tensor sum = hvd::allreduce(torch::ones({4}, gpu()), hvd::ReduceOp::Sum, "ones");
+  EXPECT_TRUE(torch::equal(sum.cpu(), torch::full({4}, static_cast<float>(hvd::size()))));
+}
+
+TEST(TorchCudaTest, InPlaceReachesANonContiguousCudaTensor) {
+  torch::Tensor base = rank_values(torch::kFloat32, {4, 6}).to(gpu());
+  torch::Tensor transposed = base.t();  // a view, not contiguous
+  ASSERT_FALSE(transposed.is_contiguous());
+  hvd::allreduce_(transposed, hvd::ReduceOp::Sum, "in_place.t", 2.0, 0.5);
+  torch::Tensor expected = rank_values(torch::kFloat32, {4, 6});
+  expected = hvd::allreduce(expected, hvd::ReduceOp::Sum, "in_place.cpu", 2.0, 0.5);
+  expect_same(base, expected, "base of the transposed view");
+}
+
+TEST(TorchCudaTest, OtherCollectivesGiveCpuResultsOnTheGpu) {
+  const int size = hvd::size();
+  const torch::Tensor rows = rank_values(torch::kFloat32, {2 * size, 3});
+  expect_same(hvd::allgather(rows.to(gpu()), "ag.gpu"), hvd::allgather(rows, "ag.cpu"),
+              "allgather");
+  expect_same(hvd::broadcast(rows.to(gpu()), size - 1, "bc.gpu"),
+              hvd::broadcast(rows, size - 1, "bc.cpu"), "broadcast");
+  torch::Tensor in_place = rows.to(gpu());
+  hvd::broadcast_(in_place, 0, "bc_.gpu");
+  expect_same(in_place, hvd::broadcast(rows, 0, "bc_.cpu"), "broadcast_");
+  expect_same(hvd::reducescatter(rows.to(gpu()), hvd::ReduceOp::Sum, "rs.gpu"),
+              hvd::reducescatter(rows, hvd::ReduceOp::Sum, "rs.cpu"), "reducescatter");
+  auto [a2a_gpu, splits_gpu] = hvd::alltoall(rows.to(gpu()), torch::Tensor(), "a2a.gpu");
+  auto [a2a_cpu, splits_cpu] = hvd::alltoall(rows, torch::Tensor(), "a2a.cpu");
+  expect_same(a2a_gpu, a2a_cpu, "alltoall");
+  EXPECT_TRUE(torch::equal(splits_gpu, splits_cpu));
+  auto grouped_gpu = hvd::grouped_allreduce({rows.to(gpu()), rows.to(gpu()) * 2},
+                                            hvd::ReduceOp::Sum, "grouped.gpu");
+  auto grouped_cpu = hvd::grouped_allreduce({rows, rows * 2}, hvd::ReduceOp::Sum, "grouped.cpu");
+  ASSERT_EQ(grouped_gpu.size(), 2u);
+  expect_same(grouped_gpu[0], grouped_cpu[0], "grouped 0");
+  expect_same(grouped_gpu[1], grouped_cpu[1], "grouped 1");
+}
+
+TEST(TorchCudaTest, CudaOnOneRankAndCpuOnAnotherIsAnErrorEverywhere) {
+  const torch::Tensor cpu = torch::ones({3});
+  std::string message;
+  try {
+    hvd::allreduce(hvd::rank() == 0 ? cpu.to(gpu()) : cpu, hvd::ReduceOp::Sum, "mixed.devices");
+  } catch (const hvd::Error& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("'mixed.devices'"), std::string::npos) << message;
+  EXPECT_NE(message.find("device kind"), std::string::npos) << message;
+  // The runtime stays usable.
+  EXPECT_TRUE(torch::equal(hvd::allreduce(cpu.to(gpu()), hvd::ReduceOp::Sum, "after").cpu(),
+                           cpu * hvd::size()));
+}
+
+#ifdef HVD_TEST_TORCH_HAS_CUDA
+TEST(TorchCudaTest, TheCallersStreamOrderHolds) {
+  c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, gpu().index());
+  c10::cuda::CUDAStreamGuard guard(stream);
+  torch::Tensor t = torch::ones({1 << 20}, gpu());
+  // Queued on `stream` before the allreduce: the reduction must see it.
+  for (int i = 0; i < 20; ++i)
+    t.mul_(1.0);
+  t.mul_(3.0);
+  torch::Tensor sum = hvd::allreduce(t, hvd::ReduceOp::Sum, "stream.order");
+  sum.add_(1.0);  // queued after synchronize: sees the result
+  torch::cuda::synchronize();
+  EXPECT_TRUE(torch::equal(sum.cpu(), torch::full({1 << 20}, 3.0f * hvd::size() + 1)));
+}
+#endif
+
+TEST(TorchCudaTest, DistributedOptimizerTrainsACudaModelLikeACpuOne) {
+  torch::manual_seed(0);
+  torch::nn::Linear cpu_model(8, 3);
+  torch::nn::Linear gpu_model(8, 3);
+  {
+    torch::NoGradGuard no_grad;
+    gpu_model->weight.copy_(cpu_model->weight);
+    gpu_model->bias.copy_(cpu_model->bias);
+  }
+  gpu_model->to(gpu());
+  torch::optim::SGD cpu_sgd(cpu_model->parameters(), 0.1);
+  torch::optim::SGD gpu_sgd(gpu_model->parameters(), 0.1);
+  hvd::DistributedOptimizer cpu_opt(cpu_sgd, cpu_model->named_parameters());
+  hvd::DistributedOptimizer gpu_opt(gpu_sgd, gpu_model->named_parameters());
+  for (int step = 0; step < 5; ++step) {
+    const torch::Tensor x = rank_values(torch::kFloat32, {16, 8}) / 10 + step;
+    cpu_opt.zero_grad();
+    cpu_model->forward(x).pow(2).mean().backward();
+    cpu_opt.step();
+    gpu_opt.zero_grad();
+    gpu_model->forward(x.to(gpu())).pow(2).mean().backward();
+    gpu_opt.step();
+  }
+  EXPECT_TRUE(torch::allclose(gpu_model->weight.cpu(), cpu_model->weight, 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(gpu_model->bias.cpu(), cpu_model->bias, 1e-4, 1e-5));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (!torch::cuda::is_available()) {
+    std::printf(
+        "SKIPPED: torch::cuda::is_available() is false: no CUDA device, or a "
+        "LibTorch built without CUDA\n");
+    return 77;
+  }
+  ::testing::InitGoogleTest(&argc, argv);
+  hvd::init();
+  const int result = RUN_ALL_TESTS();
+  hvd::shutdown();
+  return result;
+}
