@@ -220,14 +220,17 @@ std::string Runtime::auto_group_name() {
   return "grouped_allreduce.noname." + std::to_string(auto_name_counters_[kNumOpTypes]++);
 }
 
-void Runtime::request_shutdown(std::string reason) {
+void Runtime::request_shutdown(std::string reason, bool may_block) {
   {
     MutexLock lock(&reason_mu_);
     if (shutdown_reason_.empty())
       shutdown_reason_ = std::move(reason);
   }
   shutdown_requested_ = true;
-  queue_.wake();
+  if (may_block)
+    queue_.wake();
+  else
+    queue_.try_wake();  // the background thread's waits end within kIdleRoundPeriod anyway
 }
 
 std::string Runtime::requested_shutdown_reason() {
@@ -241,7 +244,7 @@ bool Runtime::abandon(std::string reason, std::chrono::milliseconds limit) {
     return false;
   if (std::this_thread::get_id() == background)
     abort_job(Status::error("the background thread failed: " + reason));
-  request_shutdown(std::move(reason));
+  request_shutdown(std::move(reason), /*may_block=*/false);
   const auto deadline = std::chrono::steady_clock::now() + limit;
   MutexLock lock(&finish_mu_);
   while (!loop_finished_) {

@@ -96,7 +96,8 @@ class Runtime {
   Status run(const Response& response, std::vector<TensorTableEntry>& entries);
   void complete(TensorTableEntry& entry, const Status& status);
   static Status shutdown_reason(const ResponseList& responses);
-  void request_shutdown(std::string reason) HVD_EXCLUDES(reason_mu_);
+  // may_block=false: for a dying thread, which may hold the queue's lock (see try_wake).
+  void request_shutdown(std::string reason, bool may_block = true) HVD_EXCLUDES(reason_mu_);
   std::string requested_shutdown_reason() HVD_EXCLUDES(reason_mu_);
   // For a failure of this rank alone: the other ranks are inside, or will enter, a round or a
   // collective that needs this rank, and MPI offers no way out of either. Logs why, then ends

@@ -69,6 +69,14 @@ void TensorQueue::wake() {
   work_cv_.signal();
 }
 
+void TensorQueue::try_wake() {
+  if (!mu_.try_lock())
+    return;
+  wake_requested_ = true;
+  work_cv_.signal();
+  mu_.unlock();
+}
+
 std::vector<TensorTableEntry> TensorQueue::close(const Status& reason) {
   MutexLock lock(&mu_);
   if (!closed_reason_)

@@ -38,6 +38,9 @@ class TensorQueue {
   void wait_for_work(std::chrono::microseconds timeout) HVD_EXCLUDES(mu_);
   // Thread-safe. Ends the current or next wait_for_work().
   void wake() HVD_EXCLUDES(mu_);
+  // For a dying thread that may hold the lock itself (an exception escaping push_all): wakes
+  // only if the lock is free. Either way the waiter notices within its bounded wait.
+  void try_wake();
 
   // Thread-safe. Rejects every later push with `reason` and returns the entries that were in
   // flight, for the caller to complete with that reason.
