@@ -20,8 +20,25 @@ void HandleTable::complete(Handle handle, const Status& status) {
   it->second.status = status;
   // Waking only when someone waits on this handle keeps a burst of completions from costing
   // a context switch each while the user waits on the first of them.
-  if (it->second.waiters > 0)
+  if (it->second.waiters > 0) {
+    if (batch_depth_ > 0)
+      wake_deferred_ = true;
+    else
+      done_cv_.signal_all();
+  }
+}
+
+void HandleTable::begin_batch() {
+  MutexLock lock(&mu_);
+  ++batch_depth_;
+}
+
+void HandleTable::end_batch() {
+  MutexLock lock(&mu_);
+  if (--batch_depth_ == 0 && wake_deferred_) {
+    wake_deferred_ = false;
     done_cv_.signal_all();
+  }
 }
 
 Status HandleTable::unknown_handle(Handle handle) const {

@@ -22,6 +22,22 @@ class HandleTable {
 
   Handle allocate() HVD_EXCLUDES(mu_);
   void complete(Handle handle, const Status& status) HVD_EXCLUDES(mu_);
+  // Between begin_batch() and end_batch() (they nest), complete() does not wake waiters;
+  // end_batch() wakes them once. A fused group completing costs a user thread that walks
+  // through its handles one wakeup, not one per handle with the completing thread and the
+  // waiter trading the lock back and forth (measured: 200 x 4 KiB, 2 ranks on 2 cores).
+  void begin_batch() HVD_EXCLUDES(mu_);
+  void end_batch() HVD_EXCLUDES(mu_);
+  class Batch {
+   public:
+    explicit Batch(HandleTable* table) : table_(table) { table_->begin_batch(); }
+    ~Batch() { table_->end_batch(); }
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+   private:
+    HandleTable* const table_;
+  };
   // Unknown handles are an error naming the handle.
   StatusOr<bool> poll(Handle handle) const HVD_EXCLUDES(mu_);
   // Thread: user threads; may block. Returns the op's status and forgets the handle.
@@ -42,6 +58,8 @@ class HandleTable {
   mutable Mutex mu_;
   CondVar done_cv_{&mu_};
   Handle next_handle_ HVD_GUARDED_BY(mu_) = 1;
+  int batch_depth_ HVD_GUARDED_BY(mu_) = 0;
+  bool wake_deferred_ HVD_GUARDED_BY(mu_) = false;
   std::unordered_map<Handle, State> states_ HVD_GUARDED_BY(mu_);
 };
 

@@ -426,6 +426,7 @@ Status Runtime::execute(const Response& response) {
       timeline_->end(entry.name, upper(op_type_name(entry.op)));
     }
   }
+  HandleTable::Batch wake_once(handles_);
   if (!status.is_ok() && response.type != ResponseType::Error) {
     // The coordinator validated this op on every rank, so this failure is this rank's alone
     // (an allocation, a local limit, MPI): the other ranks are inside the collective.

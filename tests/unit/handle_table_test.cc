@@ -1,5 +1,7 @@
 #include "horovod_cpp/handle_table.h"
 
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -37,6 +39,32 @@ TEST(HandleTableTest, WaitBlocksUntilAnotherThreadCompletes) {
   std::thread completer([&] { t.complete(h, Status::ok()); });
   EXPECT_TRUE(t.wait(h, "op").is_ok());
   completer.join();
+}
+
+TEST(HandleTableTest, ABatchWakesWaitersOnceAtItsEnd) {
+  HandleTable t;
+  const Handle first = t.allocate(), second = t.allocate();
+  std::atomic<bool> returned{false};
+  std::thread waiter([&] {
+    EXPECT_TRUE(t.wait(first, "first").is_ok());
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the waiter is blocked
+  {
+    HandleTable::Batch outer(&t);
+    {
+      HandleTable::Batch inner(&t);  // batches nest
+      t.complete(first, Status::ok());
+    }
+    t.complete(second, Status::ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Done, but not woken: the batch is still open.
+    EXPECT_FALSE(returned.load());
+    EXPECT_TRUE(t.poll(first).value());
+  }
+  waiter.join();
+  EXPECT_TRUE(returned.load());
+  EXPECT_TRUE(t.wait(second, "second").is_ok());
 }
 
 TEST(HandleTableTest, HandlesAreDistinct) {
