@@ -12,12 +12,15 @@ bash scripts/install-deps.sh
 bash scripts/check-layering.sh
 bash scripts/check-format.sh
 
-echo "== build (Release) =="
+echo "== build (Release) [${SECONDS}s] =="
 hvd_build build -DCMAKE_BUILD_TYPE=Release
-echo "== ctest (Release) =="
+echo "== ctest (Release) [${SECONDS}s] =="
 (cd build && ctest --output-on-failure -j "$HVD_JOBS")
 
 if [[ "${HVD_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  echo "== sanitizers [${SECONDS}s] =="
   bash scripts/test-sanitizers.sh address,undefined
+  echo "== fuzz [${SECONDS}s] =="
   bash scripts/fuzz.sh 10
 fi
+echo "== test.sh done in ${SECONDS}s =="
