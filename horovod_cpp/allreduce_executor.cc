@@ -7,21 +7,21 @@ namespace hvd {
 
 namespace {
 
-// Marks one step on every tensor's row of the timeline, for as long as it lives.
+// Marks one step on the timeline rows of entries [first, end), for as long as it lives.
 class TimelineSpan {
  public:
-  TimelineSpan(Timeline* timeline, const std::vector<TensorTableEntry>& entries,
-               const char* activity)
-      : timeline_(timeline), entries_(entries), activity_(activity) {
+  TimelineSpan(Timeline* timeline, const std::vector<TensorTableEntry>& entries, size_t first,
+               size_t end, const char* activity)
+      : timeline_(timeline), entries_(entries), first_(first), end_(end), activity_(activity) {
     if (timeline_->active()) {
-      for (const TensorTableEntry& e : entries_)
-        timeline_->begin(e.name, activity_);
+      for (size_t i = first_; i < end_; ++i)
+        timeline_->begin(entries_[i].name, activity_);
     }
   }
   ~TimelineSpan() {
     if (timeline_->active()) {
-      for (const TensorTableEntry& e : entries_)
-        timeline_->end(e.name, activity_);
+      for (size_t i = first_; i < end_; ++i)
+        timeline_->end(entries_[i].name, activity_);
     }
   }
   TimelineSpan(const TimelineSpan&) = delete;
@@ -30,6 +30,8 @@ class TimelineSpan {
  private:
   Timeline* const timeline_;
   const std::vector<TensorTableEntry>& entries_;
+  const size_t first_;
+  const size_t end_;
   const char* const activity_;
 };
 
@@ -50,7 +52,7 @@ Status AllreduceExecutor::execute(const Response& response,
     }
   }
   if (entries.size() == 1) {
-    TimelineSpan span(timeline_, entries, "MPI_ALLREDUCE");
+    TimelineSpan span(timeline_, entries, 0, 1, "MPI_ALLREDUCE");
     return reduce_single(response, entries.front());
   }
   return reduce_fused(response, entries);
@@ -80,33 +82,50 @@ Status AllreduceExecutor::reduce_single(const Response& response, const TensorTa
 
 Status AllreduceExecutor::reduce_fused(const Response& response,
                                        const std::vector<TensorTableEntry>& entries) {
-  const std::int64_t total_bytes = response.total_bytes();
-  if (static_cast<std::int64_t>(fusion_buffer_.size()) < total_bytes) {
-    fusion_buffer_.resize(static_cast<size_t>(total_bytes));
+  // Consecutive tensors up to kFusedPieceBytes (or one larger tensor) make a piece.
+  size_t first = 0;
+  while (first < entries.size()) {
+    std::int64_t bytes = entries[first].byte_size();
+    size_t end = first + 1;
+    while (end < entries.size() && bytes + entries[end].byte_size() <= kFusedPieceBytes) {
+      bytes += entries[end].byte_size();
+      ++end;
+    }
+    HVD_RETURN_IF_ERROR(reduce_piece(response, entries, first, end, bytes));
+    first = end;
   }
+  return Status::ok();
+}
+
+Status AllreduceExecutor::reduce_piece(const Response& response,
+                                       const std::vector<TensorTableEntry>& entries, size_t first,
+                                       size_t end, std::int64_t bytes) {
+  if (static_cast<std::int64_t>(fusion_buffer_.size()) < bytes)
+    fusion_buffer_.resize(static_cast<size_t>(bytes));
   char* buffer = fusion_buffer_.data();
   std::int64_t offset = 0;
   {
-    TimelineSpan span(timeline_, entries, "MEMCPY_IN_FUSION_BUFFER");
-    for (const TensorTableEntry& entry : entries) {
-      scaled_copy(entry.input, buffer + offset, entry.num_elements(), response.dtype,
+    TimelineSpan span(timeline_, entries, first, end, "MEMCPY_IN_FUSION_BUFFER");
+    for (size_t i = first; i < end; ++i) {
+      scaled_copy(entries[i].input, buffer + offset, entries[i].num_elements(), response.dtype,
                   response.prescale);
-      offset += entry.byte_size();
+      offset += entries[i].byte_size();
     }
   }
-  const std::int64_t count = total_bytes / element_size_bytes(response.dtype);
+  const std::int64_t count = bytes / element_size_bytes(response.dtype);
   {
-    TimelineSpan span(timeline_, entries, "MPI_ALLREDUCE");
+    TimelineSpan span(timeline_, entries, first, end, "MPI_ALLREDUCE");
     HVD_RETURN_IF_ERROR(reduce(buffer, buffer, count, response)
                             .with_context("fused allreduce of " + std::to_string(entries.size()) +
                                           " tensors starting with '" + entries.front().name + "'"));
   }
-  RuntimeCounters::add(counters_->fused_allreduce_calls, 1);
-  TimelineSpan span(timeline_, entries, "MEMCPY_OUT_FUSION_BUFFER");
+  if (end - first > 1)
+    RuntimeCounters::add(counters_->fused_allreduce_calls, 1);
+  TimelineSpan span(timeline_, entries, first, end, "MEMCPY_OUT_FUSION_BUFFER");
   offset = 0;
-  for (const TensorTableEntry& entry : entries) {
-    finish(response, buffer + offset, entry.output, entry.num_elements());
-    offset += entry.byte_size();
+  for (size_t i = first; i < end; ++i) {
+    finish(response, buffer + offset, entries[i].output, entries[i].num_elements());
+    offset += entries[i].byte_size();
   }
   return Status::ok();
 }

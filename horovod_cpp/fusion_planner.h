@@ -12,6 +12,13 @@ namespace hvd {
 // Allreduces of at least this many bytes are never fused (see fusion_planner.cc).
 constexpr std::int64_t kMinUnfusedAllreduceBytes = 1 << 20;
 
+// A fused group is packed, reduced and unpacked in pieces of about this size, so that each
+// piece is still in cache when MPI reads it and when it is unpacked. Measured on the 2-core VM
+// (2 ranks, 200 fused tensors against 200 raw MPI calls, two runs each): as one piece, 64 KiB
+// tensors ran at 0.89-0.92x and 256 KiB tensors at 0.71-0.73x the speed of the raw calls; in
+// 2 MiB pieces at 1.33-1.40x and 1.20-1.25x (1 MiB: about the same; 4 MiB: 0.88-1.54x).
+constexpr std::int64_t kFusedPieceBytes = 2LL << 20;
+
 // Greedy and deterministic: each unfused allreduce or allgather response starts a group and
 // pulls in every later compatible one (same type, dtype and device; for allreduce also the
 // same reduce op and scales) while the group's bytes (gathered bytes, for allgather) stay

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "expect_error.h"
+#include "horovod_cpp/fusion_planner.h"
 #include "horovod_cpp/torch.h"
 #include "rank_values.h"
 
@@ -144,6 +145,36 @@ TEST(AllreduceTest, ManyTensorsInDifferentOrdersAreCorrectAndFused) {
   // Fewer collective calls than tensors means fusion happened.
   EXPECT_LT(after.allreduce_calls - before.allreduce_calls, kTensors);
   EXPECT_GT(after.fused_allreduce_calls - before.fused_allreduce_calls, 0);
+}
+
+TEST(AllreduceTest, FusedGroupLargerThanOnePieceIsCorrect) {
+  // A group of 20 tensors just under the unfused cutoff (1 MiB), ~18.3 MiB in all: one
+  // response, which the executor packs and reduces in pieces of at most kFusedPieceBytes;
+  // odd element counts put the boundaries at unaligned offsets.
+  const int rank = hvd::rank(), size = hvd::size();
+  const int kTensors = 20;
+  const int64_t kElements = 240001;
+  const int64_t tensor_bytes = kElements * 4;
+  std::vector<torch::Tensor> inputs;
+  for (int i = 0; i < kTensors; ++i)
+    inputs.push_back(contribution(rank, {kElements}, torch::kFloat32) + i);
+  const auto before = hvd::stats();
+  auto outputs = hvd::grouped_allreduce(inputs, ReduceOp::Average, "pieces");
+  const auto after = hvd::stats();
+  ASSERT_EQ(outputs.size(), static_cast<size_t>(kTensors));
+  for (int i = 0; i < kTensors; ++i) {
+    auto want = expected(ReduceOp::Average, size, {kElements}, torch::kFloat32) + i;
+    EXPECT_TRUE(matches(outputs[i], want)) << "tensor " << i;
+  }
+  EXPECT_EQ(after.tensors_reduced - before.tensors_reduced, kTensors);
+  if (after.fusion_threshold_bytes >= kTensors * tensor_bytes) {
+    // One fused response (the default 64 MiB threshold: the nocache and cache1 runs).
+    const int64_t per_piece = hvd::kFusedPieceBytes / tensor_bytes;
+    ASSERT_GE(per_piece, 2);
+    const int64_t pieces = (kTensors + per_piece - 1) / per_piece;
+    EXPECT_EQ(after.allreduce_calls - before.allreduce_calls, pieces);
+    EXPECT_EQ(after.fused_allreduce_calls - before.fused_allreduce_calls, pieces);
+  }
 }
 
 TEST(AllreduceTest, ShapeMismatchFailsOnEveryRankThenNextOpWorks) {
