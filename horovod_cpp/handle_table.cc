@@ -1,5 +1,7 @@
 #include "horovod_cpp/handle_table.h"
 
+#include <thread>
+
 #include "horovod_cpp/logging.h"
 
 namespace hvd {
@@ -60,6 +62,18 @@ Status HandleTable::wait(Handle handle, const std::string& what) {
   if (it == states_.end())
     return unknown_handle(handle);
   const auto start = std::chrono::steady_clock::now();
+  // A small op completes within tens of microseconds; a futex sleep and wake-up on a VM costs
+  // about as much again. Polling (and yielding the core) that long first took a 4-byte
+  // allreduce from 25-26 to 17-18 us on 2 ranks of the 2-core VM (64 KiB: 50-53 to 41-42 us).
+  const auto spin_until = start + kSpinBeforeSleep;
+  while (!it->second.done && std::chrono::steady_clock::now() < spin_until) {
+    mu_.unlock();
+    std::this_thread::yield();
+    mu_.lock();
+    it = states_.find(handle);
+    if (it == states_.end())
+      return unknown_handle(handle);
+  }
   while (!it->second.done) {
     ++it->second.waiters;
     const bool woken = done_cv_.wait_for(kStallWarningPeriod);

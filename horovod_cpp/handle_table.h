@@ -19,6 +19,8 @@ class HandleTable {
   // A wait longer than this logs a stall warning (and keeps waiting; the runtime guarantees
   // every handle completes, with an error on shutdown or failure).
   static constexpr std::chrono::seconds kStallWarningPeriod{30};
+  // wait() polls this long before it sleeps (see handle_table.cc).
+  static constexpr std::chrono::microseconds kSpinBeforeSleep{50};
 
   Handle allocate() HVD_EXCLUDES(mu_);
   void complete(Handle handle, const Status& status) HVD_EXCLUDES(mu_);

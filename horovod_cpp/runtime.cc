@@ -23,6 +23,7 @@ namespace {
 // With nothing in flight a rank still joins a negotiation round this often (see
 // wait_for_work).
 constexpr std::chrono::microseconds kIdleRoundPeriod = std::chrono::seconds(1);
+constexpr std::chrono::microseconds kIdleSpin{50};
 
 // "allreduce" -> "ALLREDUCE", for timeline activity names.
 std::string upper(const char* name) {
@@ -321,7 +322,10 @@ void Runtime::wait_for_work() {
   // Nothing of ours in flight: still take part in a round this often, so that peers waiting on
   // us finish their rounds, a shutdown elsewhere reaches us, and rank 0's stall inspector
   // runs even while this rank's user thread never calls horovod_cpp.
-  queue_.wait_for_work(kIdleRoundPeriod);
+  // A user thread that runs one op after another submits the next within microseconds of
+  // the last one's completion: poll briefly before sleeping (4-byte allreduce: 25-26 -> 17-18 us
+  // on the 2-core VM, with the same poll in synchronize()).
+  queue_.wait_for_work(kIdleRoundPeriod, kIdleSpin);
 }
 
 // drain -> negotiate -> (plan: done by the coordinator) -> execute -> complete

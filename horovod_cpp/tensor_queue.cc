@@ -1,5 +1,8 @@
 #include "horovod_cpp/tensor_queue.h"
 
+#include <algorithm>
+#include <thread>
+
 namespace hvd {
 
 Status TensorQueue::push(TensorTableEntry entry, Request request) {
@@ -51,9 +54,17 @@ std::optional<TensorTableEntry> TensorQueue::take(const std::string& name) {
   return entry;
 }
 
-void TensorQueue::wait_for_work(std::chrono::microseconds timeout) {
+void TensorQueue::wait_for_work(std::chrono::microseconds timeout, std::chrono::microseconds spin) {
   MutexLock lock(&mu_);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + timeout;
+  const auto spin_until = start + std::min(spin, timeout);
+  while (new_requests_.empty() && !wake_requested_ &&
+         std::chrono::steady_clock::now() < spin_until) {
+    mu_.unlock();
+    std::this_thread::yield();
+    mu_.lock();
+  }
   while (new_requests_.empty() && !wake_requested_) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline)

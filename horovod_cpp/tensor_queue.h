@@ -34,8 +34,11 @@ class TensorQueue {
   std::optional<TensorTableEntry> take(const std::string& name) HVD_EXCLUDES(mu_);
 
   // Thread: background only. Sleeps until a push, a wake(), or `timeout`; returns early
-  // if undrained requests exist already.
-  void wait_for_work(std::chrono::microseconds timeout) HVD_EXCLUDES(mu_);
+  // if undrained requests exist already. Polls (yielding the core) for the first `spin` of
+  // it, so that work arriving at once does not pay a sleep and wake-up.
+  void wait_for_work(std::chrono::microseconds timeout,
+                     std::chrono::microseconds spin = std::chrono::microseconds(0))
+      HVD_EXCLUDES(mu_);
   // Thread-safe. Ends the current or next wait_for_work().
   void wake() HVD_EXCLUDES(mu_);
   // For a dying thread that may hold the lock itself (an exception escaping push_all): wakes

@@ -41,6 +41,19 @@ TEST(HandleTableTest, WaitBlocksUntilAnotherThreadCompletes) {
   completer.join();
 }
 
+TEST(HandleTableTest, CompletionAfterTheSpinWakesTheSleepingWaiter) {
+  HandleTable t;
+  Handle h = t.allocate();
+  std::thread completer([&] {
+    // Long past kSpinBeforeSleep: the waiter is asleep on the condition variable by now.
+    std::this_thread::sleep_for(HandleTable::kSpinBeforeSleep * 200);
+    t.complete(h, Status::error("late"));
+  });
+  Status s = t.wait(h, "op");
+  completer.join();
+  EXPECT_EQ(s.message(), "late");
+}
+
 TEST(HandleTableTest, ABatchWakesWaitersOnceAtItsEnd) {
   HandleTable t;
   const Handle first = t.allocate(), second = t.allocate();

@@ -74,5 +74,25 @@ TEST(TensorQueueTest, WakeEndsAWait) {
   EXPECT_EQ(q.in_flight(), 0u);
 }
 
+TEST(TensorQueueTest, PushDuringTheSpinEndsTheWait) {
+  TensorQueue q;
+  std::thread pusher([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_TRUE(push(q, "soon").is_ok());
+  });
+  // Spins for up to an hour, then would sleep another: only the push can end it.
+  q.wait_for_work(std::chrono::hours(2), std::chrono::hours(1));
+  pusher.join();
+  EXPECT_EQ(q.in_flight(), 1u);
+}
+
+TEST(TensorQueueTest, SpinNeverOutlastsTheTimeout) {
+  TensorQueue q;
+  const auto start = std::chrono::steady_clock::now();
+  q.wait_for_work(std::chrono::milliseconds(20), std::chrono::hours(1));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::minutes(1));
+  EXPECT_EQ(q.in_flight(), 0u);
+}
+
 }  // namespace
 }  // namespace hvd
