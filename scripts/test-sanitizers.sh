@@ -10,7 +10,8 @@ dir=build-${sanitizers//,/-}
 
 echo "== build ($sanitizers) =="
 hvd_build "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOROVOD_CPP_SANITIZE="$sanitizers" \
-  -DHOROVOD_CPP_BUILD_EXAMPLES=OFF -DHOROVOD_CPP_BUILD_GPU_TESTS=OFF
+  -DHOROVOD_CPP_BUILD_EXAMPLES=OFF -DHOROVOD_CPP_BUILD_GPU_TESTS=OFF \
+  -DHOROVOD_CPP_WITH_CUDA=OFF -DHOROVOD_CPP_WITH_NCCL=OFF
 
 supp="$HVD_ROOT/tests/sanitizers"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
