@@ -10,7 +10,8 @@
 //       on fresh scratch every time, see collectives/mpi_allreduce.cc),
 // and then the round trip of one 4-byte allreduce through the runtime against raw MPI.
 // The program owns MPI, so it can start horovod_cpp once per cache setting; the settings
-// alternate over --sessions to spread this machine's noise over both.
+// alternate over --sessions, and within a session (a) or (b), (c) and (e) alternate in
+// --blocks blocks, so that the machine's drift falls on all of them alike.
 //   mpirun -np 2 ./steady_state_benchmark --csv out.csv
 #include <horovod_cpp/torch.h>
 
@@ -83,12 +84,16 @@ int main(int argc, char** argv) {
   int iters = 200;
   int sessions = 2;
   int latency_iters = 2000;
+  int blocks = 10;
   app.add_option("--csv", csv_path, "write results as CSV to this file");
-  app.add_option("--iters", iters, "iterations per measurement")->capture_default_str();
+  app.add_option("--iters", iters, "iterations per variant and session")->capture_default_str();
   app.add_option("--sessions", sessions, "runtime sessions per cache setting, alternating")
       ->capture_default_str();
   app.add_option("--latency-iters", latency_iters, "4-byte round trips per measurement")
       ->capture_default_str();
+  app.add_option("--blocks", blocks, "blocks per session; the variants alternate block by block")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   int provided = 0;
@@ -147,48 +152,61 @@ int main(int argc, char** argv) {
     MPI_Allreduce(MPI_IN_PLACE, &raw_scalar, 1, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
   };
 
+  // Within each runtime session the variants alternate in blocks of iterations, so that the
+  // machine's drift (large on a shared VM) falls on all of them alike.
+  const int block_iters = std::max(1, iters / blocks);
   std::map<std::string, std::vector<double>> samples;
   for (int session = 0; session < 2 * sessions; ++session) {
     const bool cached = session % 2 == 0;
     setenv("HOROVOD_CACHE_CAPACITY", cached ? "1024" : "0", 1);
     hvd::init();
     hvd_step();  // warm-up: names negotiated (and cached), buffers grown
+    raw_per_tensor();
+    raw_chunked();
     const hvd::Stats before = hvd::stats();
-    samples[cached ? "a_hvd_cache" : "b_hvd_nocache"].push_back(
-        time_per_iteration(iters, hvd_step));
+    for (int block = 0; block < blocks; ++block) {
+      const double hvd_time = time_per_iteration(block_iters, hvd_step);
+      const double raw_time = time_per_iteration(block_iters, raw_per_tensor);
+      samples[cached ? "a_hvd_cache" : "b_hvd_nocache"].push_back(hvd_time);
+      samples["c_raw_per_tensor"].push_back(raw_time);
+      // Speed of horovod_cpp against (c) in the same block.
+      samples[cached ? "speedup_a_over_c" : "speedup_b_over_c"].push_back(raw_time / hvd_time);
+      samples["e_raw_chunked"].push_back(time_per_iteration(block_iters, raw_chunked));
+    }
     const hvd::Stats after = hvd::stats();
     samples[cached ? "latency_hvd_cache" : "latency_hvd_nocache"].push_back(
         time_per_iteration(latency_iters, hvd_latency));
+    samples["latency_raw"].push_back(time_per_iteration(latency_iters, raw_latency));
     if (rank == 0) {
+      const double steps = static_cast<double>(blocks) * block_iters;
       std::printf(
           "  session %d (cache %s): %.1f MPI allreduce calls per iteration, %.0f%% cache hits\n",
           session, cached ? "on" : "off",
-          static_cast<double>(after.allreduce_calls - before.allreduce_calls) / iters,
+          static_cast<double>(after.allreduce_calls - before.allreduce_calls) / steps,
           100.0 * (after.cache_hits - before.cache_hits) /
-              std::max<double>(1, grads.size() * static_cast<double>(iters)));
+              std::max<double>(1, grads.size() * steps));
     }
     hvd::shutdown();
-    raw_per_tensor();
-    samples["c_raw_per_tensor"].push_back(time_per_iteration(iters, raw_per_tensor));
+    // (d) is slow (page faults on every call, see above): a few iterations per session.
     raw_one_call();
-    samples["d_raw_one_call"].push_back(time_per_iteration(iters, raw_one_call));
-    raw_chunked();
-    samples["e_raw_chunked"].push_back(time_per_iteration(iters, raw_chunked));
-    samples["latency_raw"].push_back(time_per_iteration(latency_iters, raw_latency));
+    samples["d_raw_one_call"].push_back(time_per_iteration(std::min(iters, 10), raw_one_call));
   }
 
   if (rank == 0) {
     const double a = median(samples["a_hvd_cache"]), b = median(samples["b_hvd_nocache"]);
     const double c = median(samples["c_raw_per_tensor"]), d = median(samples["d_raw_one_call"]);
     const double e = median(samples["e_raw_chunked"]);
-    std::printf("time per iteration (median over sessions):\n");
+    std::printf("time per iteration (medians over blocks of %d iterations):\n", block_iters);
     std::printf("  (a) horovod_cpp, cache on     %8.2f ms   %.2fx of (d)\n", a * 1e3, a / d);
     std::printf("  (b) horovod_cpp, cache off    %8.2f ms   %.2fx of (d)\n", b * 1e3, b / d);
     std::printf("  (c) raw MPI, one per tensor   %8.2f ms   %.2fx of (d)\n", c * 1e3, c / d);
     std::printf("  (d) raw MPI, one call         %8.2f ms\n", d * 1e3);
     std::printf("  (e) raw MPI, 16 MiB calls     %8.2f ms   %.2fx of (d); (a) is %.2fx of (e)\n",
                 e * 1e3, e / d, a / e);
-    std::printf("  (a) is %.2fx faster than (c), %.2fx faster than (b)\n", c / a, b / a);
+    std::printf(
+        "  (a) is %.2fx faster than (c), %.2fx faster than (b); block by block, (a) ran at "
+        "%.2fx the speed of (c) and (b) at %.2fx (medians)\n",
+        c / a, b / a, median(samples["speedup_a_over_c"]), median(samples["speedup_b_over_c"]));
     const double la = median(samples["latency_hvd_cache"]);
     const double lb = median(samples["latency_hvd_nocache"]);
     const double lr = median(samples["latency_raw"]);
