@@ -46,8 +46,9 @@ fi
 
 if [[ -f out/bench-steady-state.csv ]]; then
   steady=$(mktemp)
-  # case,ranks,session,seconds -> one "label median-ms" row per variant (latency rows apart).
-  grep -v '^latency\|^case,' out/bench-steady-state.csv | sort -t, -k1,1 -k4,4g |
+  # case,ranks,session,seconds -> one "label median-ms" row per variant (latency and
+  # block-by-block speedup rows apart).
+  grep -v '^latency\|^speedup\|^case,' out/bench-steady-state.csv | sort -t, -k1,1 -k4,4g |
     awk -F, '{ v[$1] = v[$1] " " $4; n[$1]++ }
       END { for (c in n) { split(substr(v[c], 2), a, " "); h = int(n[c] / 2);
             m = n[c] % 2 ? a[h + 1] : (a[h] + a[h + 1]) / 2;
