@@ -8,7 +8,9 @@
 //   (e) all the bytes in one buffer, reduced in raw MPI calls of 16 MiB (what horovod_cpp
 //       does with a fused buffer; on Open MPI with glibc, calls above 32 MiB pay page faults
 //       on fresh scratch every time, see collectives/mpi_allreduce.cc),
-// and then the round trip of one 4-byte allreduce through the runtime against raw MPI.
+// then (f) the tensors under 1 MiB alone (the only ones horovod_cpp fuses), through horovod_cpp
+// with the cache and as raw calls, which bounds what fusion can gain on this set, and then the
+// round trip of one 4-byte allreduce through the runtime against raw MPI.
 // The program owns MPI, so it can start horovod_cpp once per cache setting; the settings
 // alternate over --sessions, and within a session (a) or (b), (c) and (e) alternate in
 // --blocks blocks, so that the machine's drift falls on all of them alike.
@@ -31,6 +33,9 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// horovod_cpp reduces allreduces of this size and up alone, in place (kMinUnfusedAllreduceBytes).
+constexpr int64_t kUnfusedBytes = 1 << 20;
 
 // Parameter shapes of torchvision's resnet50(), in model order.
 std::vector<std::vector<int64_t>> resnet50_parameter_shapes() {
@@ -118,12 +123,20 @@ int main(int argc, char** argv) {
         size, grads.size(), elements / 1e6, elements * 4 / 1048576.0, iters, sessions);
   }
 
-  auto raw_per_tensor = [&] {
-    for (auto& g : grads) {
+  std::vector<size_t> all_tensors, small_tensors;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    all_tensors.push_back(i);
+    if (grads[i].numel() * 4 < kUnfusedBytes)
+      small_tensors.push_back(i);
+  }
+  auto raw_calls = [&](const std::vector<size_t>& which) {
+    for (size_t i : which) {
+      torch::Tensor& g = grads[i];
       MPI_Allreduce(MPI_IN_PLACE, g.data_ptr<float>(), static_cast<int>(g.numel()), MPI_FLOAT,
                     MPI_SUM, MPI_COMM_WORLD);
     }
   };
+  auto raw_per_tensor = [&] { raw_calls(all_tensors); };
   auto raw_one_call = [&] {
     MPI_Allreduce(MPI_IN_PLACE, flat.data_ptr<float>(), static_cast<int>(elements), MPI_FLOAT,
                   MPI_SUM, MPI_COMM_WORLD);
@@ -136,16 +149,17 @@ int main(int argc, char** argv) {
                     MPI_COMM_WORLD);
     }
   };
-  auto hvd_step = [&] {
+  auto hvd_calls = [&](const std::vector<size_t>& which) {
     std::vector<hvd::Handle> handles;
-    handles.reserve(grads.size());
-    for (size_t i = 0; i < grads.size(); ++i) {
+    handles.reserve(which.size());
+    for (size_t i : which) {
       handles.push_back(hvd::allreduce_async_(grads[i], hvd::ReduceOp::Sum,
                                               "resnet50.grad." + std::to_string(i)));
     }
     for (auto h : handles)
       hvd::synchronize(h);
   };
+  auto hvd_step = [&] { hvd_calls(all_tensors); };
   auto scalar = torch::zeros({1});
   float raw_scalar = 0;
   auto hvd_latency = [&] { hvd::allreduce_(scalar, hvd::ReduceOp::Sum, "latency.scalar"); };
@@ -164,28 +178,44 @@ int main(int argc, char** argv) {
     hvd_step();  // warm-up: names negotiated (and cached), buffers grown
     raw_per_tensor();
     raw_chunked();
-    const hvd::Stats before = hvd::stats();
+    hvd::Stats during_steps;  // counted over the (a)/(b) iterations only
+    auto add_delta = [&](const hvd::Stats& before, const hvd::Stats& after) {
+      during_steps.allreduce_calls += after.allreduce_calls - before.allreduce_calls;
+      during_steps.cache_hits += after.cache_hits - before.cache_hits;
+      during_steps.negotiation_cycles += after.negotiation_cycles - before.negotiation_cycles;
+      during_steps.negotiation_micros += after.negotiation_micros - before.negotiation_micros;
+    };
     for (int block = 0; block < blocks; ++block) {
+      const hvd::Stats before = hvd::stats();
       const double hvd_time = time_per_iteration(block_iters, hvd_step);
+      add_delta(before, hvd::stats());
       const double raw_time = time_per_iteration(block_iters, raw_per_tensor);
       samples[cached ? "a_hvd_cache" : "b_hvd_nocache"].push_back(hvd_time);
       samples["c_raw_per_tensor"].push_back(raw_time);
       // Speed of horovod_cpp against (c) in the same block.
       samples[cached ? "speedup_a_over_c" : "speedup_b_over_c"].push_back(raw_time / hvd_time);
       samples["e_raw_chunked"].push_back(time_per_iteration(block_iters, raw_chunked));
+      if (cached) {
+        const double small_hvd = time_per_iteration(block_iters, [&] { hvd_calls(small_tensors); });
+        const double small_raw = time_per_iteration(block_iters, [&] { raw_calls(small_tensors); });
+        samples["f_small_hvd_cache"].push_back(small_hvd);
+        samples["f_small_raw"].push_back(small_raw);
+        samples["speedup_small_over_raw"].push_back(small_raw / small_hvd);
+      }
     }
-    const hvd::Stats after = hvd::stats();
     samples[cached ? "latency_hvd_cache" : "latency_hvd_nocache"].push_back(
         time_per_iteration(latency_iters, hvd_latency));
     samples["latency_raw"].push_back(time_per_iteration(latency_iters, raw_latency));
     if (rank == 0) {
       const double steps = static_cast<double>(blocks) * block_iters;
       std::printf(
-          "  session %d (cache %s): %.1f MPI allreduce calls per iteration, %.0f%% cache hits\n",
-          session, cached ? "on" : "off",
-          static_cast<double>(after.allreduce_calls - before.allreduce_calls) / steps,
-          100.0 * (after.cache_hits - before.cache_hits) /
-              std::max<double>(1, grads.size() * steps));
+          "  session %d (cache %s): %.1f MPI allreduce calls per iteration, %.0f%% cache hits, "
+          "%.1f negotiation rounds per iteration taking %.2f ms\n",
+          session, cached ? "on" : "off", static_cast<double>(during_steps.allreduce_calls) / steps,
+          100.0 * static_cast<double>(during_steps.cache_hits) /
+              std::max<double>(1, static_cast<double>(grads.size()) * steps),
+          static_cast<double>(during_steps.negotiation_cycles) / steps,
+          static_cast<double>(during_steps.negotiation_micros) / steps / 1e3);
     }
     hvd::shutdown();
     // (d) is slow (page faults on every call, see above): a few iterations per session.
@@ -208,6 +238,11 @@ int main(int argc, char** argv) {
         "  (a) is %.2fx faster than (c), %.2fx faster than (b); block by block, (a) ran at "
         "%.2fx the speed of (c) and (b) at %.2fx (medians)\n",
         c / a, b / a, median(samples["speedup_a_over_c"]), median(samples["speedup_b_over_c"]));
+    std::printf(
+        "  (f) the %zu tensors under 1 MiB alone: horovod_cpp (cache on) %.2f ms, raw MPI per "
+        "tensor %.2f ms; block by block horovod_cpp ran at %.2fx their speed\n",
+        small_tensors.size(), median(samples["f_small_hvd_cache"]) * 1e3,
+        median(samples["f_small_raw"]) * 1e3, median(samples["speedup_small_over_raw"]));
     const double la = median(samples["latency_hvd_cache"]);
     const double lb = median(samples["latency_hvd_nocache"]);
     const double lr = median(samples["latency_raw"]);

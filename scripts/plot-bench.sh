@@ -47,8 +47,8 @@ fi
 if [[ -f out/bench-steady-state.csv ]]; then
   steady=$(mktemp)
   # case,ranks,session,seconds -> one "label median-ms" row per variant (latency and
-  # block-by-block speedup rows apart).
-  grep -v '^latency\|^speedup\|^case,' out/bench-steady-state.csv | sort -t, -k1,1 -k4,4g |
+  # block-by-block speedup rows and the (f) subset apart).
+  grep -v '^latency\|^speedup\|^f_\|^case,' out/bench-steady-state.csv | sort -t, -k1,1 -k4,4g |
     awk -F, '{ v[$1] = v[$1] " " $4; n[$1]++ }
       END { for (c in n) { split(substr(v[c], 2), a, " "); h = int(n[c] / 2);
             m = n[c] % 2 ? a[h + 1] : (a[h] + a[h + 1]) / 2;
