@@ -30,9 +30,12 @@ Controller::Controller(ControlChannel* channel, ControllerOptions options,
     coordinator_ = std::make_unique<Coordinator>(channel_->size(), options_.fusion_threshold_bytes,
                                                  options_.stall);
     if (options_.autotune) {
+      AutotuneOptions tuning = options_.autotune_options;
+      tuning.tune_cache = options_.cache_capacity > 0;
       autotuner_ = std::make_unique<Autotuner>(
-          TuningParams{options_.fusion_threshold_bytes, options_.cycle_time_us},
-          options_.autotune_options);
+          TuningParams{options_.fusion_threshold_bytes, options_.cycle_time_us,
+                       options_.cache_capacity > 0},
+          std::move(tuning));
     }
   }
   if (options_.cache_capacity > 0)
@@ -40,8 +43,12 @@ Controller::Controller(ControlChannel* channel, ControllerOptions options,
 }
 
 StatusOr<ResponseList> Controller::negotiate(const RequestList& mine) {
-  StatusOr<ResponseList> out = cache_ ? cached_round(mine) : coordinator_round(mine);
-  if (autotuner_ && out.is_ok()) {
+  StatusOr<ResponseList> out = cache_                        ? cached_round(mine)
+                               : options_.cache_capacity > 0 ? cache_off_round(mine)
+                                                             : coordinator_round(mine);
+  if (!out.is_ok())
+    return out;
+  if (autotuner_) {
     std::int64_t bytes = 0;
     for (const Response& response : out.value().responses) {
       if (response.type != ResponseType::Error)
@@ -49,6 +56,9 @@ StatusOr<ResponseList> Controller::negotiate(const RequestList& mine) {
     }
     autotuner_->observe(bytes, std::chrono::steady_clock::now());
   }
+  // Last, so that the whole round (its cached part, the coordinator's part and what the cache
+  // learned from it) ran with the values every rank had when it started.
+  apply_tuning(out.value());
   return out;
 }
 
@@ -58,6 +68,42 @@ void Controller::apply_tuning(const ResponseList& list) {
   fusion_threshold_bytes_ = list.tuned_fusion_threshold_bytes;
   if (coordinator_)
     coordinator_->set_fusion_threshold(fusion_threshold_bytes_);
+  if (options_.cache_capacity > 0 && list.tuned_cache_enabled != cache_enabled())
+    switch_cache(list.tuned_cache_enabled);
+}
+
+void Controller::switch_cache(bool on) {
+  // Every rank switches after the same round, so the caches stay identical: all empty now.
+  // Hits held here were never shown to the coordinator: they go there next round, as the
+  // other ranks' copies of them will (their later submissions are misses, or cache-off
+  // requests). Requests the coordinator still holds stay in sent_; with the cache on, they
+  // keep the coordinator rounds coming until answered.
+  if (on) {
+    cache_ = std::make_unique<ResponseCache>(options_.cache_capacity);
+    return;
+  }
+  for (auto& [bit, held] : held_)
+    carry_.push_back(std::move(held.request));
+  held_.clear();
+  cache_.reset();
+}
+
+StatusOr<ResponseList> Controller::cache_off_round(const RequestList& mine) {
+  // The cache may be switched on later (autotuning): sent_ and joined_ must then be true.
+  RequestList slow;
+  slow.shutdown = mine.shutdown;
+  slow.shutdown_reason = mine.shutdown_reason;
+  slow.requests = std::move(carry_);
+  carry_.clear();
+  slow.requests.insert(slow.requests.end(), mine.requests.begin(), mine.requests.end());
+  for (const Request& request : slow.requests) {
+    if (request.op == OpType::Join)
+      joined_ = true;
+    sent_[request.name] = request;
+  }
+  HVD_ASSIGN_OR_RETURN(ResponseList coordinated, coordinator_round(slow));
+  learn(coordinated);
+  return coordinated;
 }
 
 StatusOr<ResponseList> Controller::coordinator_round(const RequestList& mine) {
@@ -81,6 +127,7 @@ StatusOr<ResponseList> Controller::coordinator_round(const RequestList& mine) {
             autotuner_ ? autotuner_->take_pending(&final) : std::nullopt) {
       list.tuned_fusion_threshold_bytes = tuned->fusion_threshold_bytes;
       list.tuned_cycle_time_us = tuned->cycle_time_us;
+      list.tuned_cache_enabled = tuned->cache_enabled;
       list.tuning_final = final;
     }
     response_bytes = list.serialize();
@@ -89,7 +136,6 @@ StatusOr<ResponseList> Controller::coordinator_round(const RequestList& mine) {
   auto responses = ResponseList::parse(response_bytes);
   if (!responses.is_ok())
     return responses.status().with_context("response list from rank 0");
-  apply_tuning(responses.value());
   return responses;
 }
 
@@ -201,6 +247,7 @@ StatusOr<ResponseList> Controller::cached_round(const RequestList& mine) {
   out.abort_reason = std::move(coordinated.abort_reason);
   out.tuned_fusion_threshold_bytes = coordinated.tuned_fusion_threshold_bytes;
   out.tuned_cycle_time_us = coordinated.tuned_cycle_time_us;
+  out.tuned_cache_enabled = coordinated.tuned_cache_enabled;
   out.tuning_final = coordinated.tuning_final;
   out.progress = out.progress || coordinated.progress;
   return out;
@@ -216,7 +263,7 @@ void Controller::learn(const ResponseList& coordinated) {
         continue;  // another rank's error, or an allreduce we run with zeros while joined
       // With no rank joined every rank submitted this name, so every rank inserts it here, in
       // this order, and the caches stay identical.
-      if (coordinated.cacheable && response.type == ResponseType::Allreduce &&
+      if (cache_ && coordinated.cacheable && response.type == ResponseType::Allreduce &&
           ResponseCache::cacheable(sent->second)) {
         int old_bit = 0;
         if (cache_->lookup(sent->second, &old_bit) != ResponseCache::Lookup::Miss)

@@ -23,6 +23,9 @@
 // cache on every rank, in response order. So the steady state of a training loop costs one
 // small allreduce per round, and every change to the cache is one all ranks see alike.
 //
+// Autotuning may switch a configured cache off and on again; every rank does so after the
+// same round (apply_tuning), starting from an empty cache.
+//
 // Thread: background only.
 #pragma once
 
@@ -65,6 +68,7 @@ class Controller {
   std::size_t pending_on_coordinator() const;
   // In effect now (autotuning changes it on every rank in the same round).
   std::int64_t fusion_threshold_bytes() const { return fusion_threshold_bytes_; }
+  bool cache_enabled() const { return cache_ != nullptr; }
 
  private:
   struct HeldHit {
@@ -79,6 +83,9 @@ class Controller {
   }
   StatusOr<ResponseList> coordinator_round(const RequestList& mine);
   StatusOr<ResponseList> cached_round(const RequestList& mine);
+  // A configured cache switched off by autotuning: the coordinator path, keeping sent_ and
+  // joined_ for the cache's return.
+  StatusOr<ResponseList> cache_off_round(const RequestList& mine);
   // Sorts new requests into held hits and requests for the coordinator; marks entries whose
   // parameters changed, and hits held too long, for eviction.
   void classify(const RequestList& mine, std::vector<std::uint64_t>* invalid, RequestList* slow);
@@ -86,6 +93,7 @@ class Controller {
   void learn(const ResponseList& coordinated);
   // Every rank, after a coordinator round: adopt the tuning parameters it carries.
   void apply_tuning(const ResponseList& list);
+  void switch_cache(bool on);
 
   ControlChannel* const channel_;
   const ControllerOptions options_;
@@ -93,7 +101,7 @@ class Controller {
   std::int64_t fusion_threshold_bytes_;
   std::unique_ptr<Coordinator> coordinator_;       // rank 0 only
   std::unique_ptr<Autotuner> autotuner_;           // rank 0 only, with autotune on
-  std::unique_ptr<ResponseCache> cache_;           // null when the cache is off
+  std::unique_ptr<ResponseCache> cache_;           // null when the cache is off (now)
   std::map<int, HeldHit> held_;                    // bit -> ready here, not yet everywhere
   std::unordered_map<std::string, Request> sent_;  // with the coordinator, unanswered
   std::vector<Request> carry_;  // held hits whose entry was evicted: to the coordinator next

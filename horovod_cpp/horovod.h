@@ -55,7 +55,8 @@ struct Stats {
   std::int64_t handles_outstanding = 0;  // now: handles not yet synchronized (done or not)
   std::int64_t fusion_threshold_bytes = 0;  // now: in effect (autotuning may change it)
   std::int64_t cycle_time_us = 0;           // now: in effect (autotuning may change it)
-  bool autotune_done = false;               // autotuning chose its final values
+  bool cache_enabled = false;  // now: the response cache is in use (autotuning may switch it)
+  bool autotune_done = false;  // autotuning chose its final values
 };
 Stats stats();
 

@@ -150,6 +150,7 @@ Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable
       cycle_time_(settings_.cycle_time) {
   counters_.fusion_threshold_bytes = settings_.fusion_threshold_bytes;
   counters_.cycle_time_us = cycle_time_.count();
+  counters_.cache_enabled = controller_->cache_enabled();
   counters_.autotune_done = !settings_.autotune;
 }
 
@@ -364,6 +365,7 @@ Status Runtime::run_until_shutdown() {
       cycle_time_ = std::chrono::microseconds(negotiated.value().tuned_cycle_time_us);
       counters_.fusion_threshold_bytes = controller_->fusion_threshold_bytes();
       counters_.cycle_time_us = cycle_time_.count();
+      counters_.cache_enabled = controller_->cache_enabled();
       counters_.autotune_done = negotiated.value().tuning_final;
     }
     for (const Response& response : negotiated.value().responses) {

@@ -24,6 +24,7 @@ struct RuntimeCounters {
   // Not counts: values in effect, set by the background thread.
   std::atomic<std::int64_t> fusion_threshold_bytes{0};
   std::atomic<std::int64_t> cycle_time_us{0};
+  std::atomic<bool> cache_enabled{false};
   std::atomic<bool> autotune_done{false};
 
   static void add(std::atomic<std::int64_t>& counter, std::int64_t n) {
@@ -45,6 +46,7 @@ struct RuntimeCounters {
     s.tensors_submitted = tensors_submitted.load(std::memory_order_relaxed);
     s.fusion_threshold_bytes = fusion_threshold_bytes.load(std::memory_order_relaxed);
     s.cycle_time_us = cycle_time_us.load(std::memory_order_relaxed);
+    s.cache_enabled = cache_enabled.load(std::memory_order_relaxed);
     s.autotune_done = autotune_done.load(std::memory_order_relaxed);
     return s;
   }

@@ -2,7 +2,9 @@
 // sample and HOROVOD_AUTOTUNE_LOG set: a training-like loop runs until every rank reports the
 // search finished, checking every result on the way (a rank fusing differently from the
 // others would get wrong sums or hang). Then every rank must hold the same final values, and
-// they must be the ones rank 0's log says it chose after trying every candidate.
+// they must be the ones rank 0's log says it chose after trying every candidate (and, with a
+// response cache configured, the best of those with the cache switched off; in the np2 run
+// with HOROVOD_CACHE_CAPACITY=0 the cache must stay off and no such trial run).
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -16,6 +18,10 @@ namespace {
 TEST(AutotuneTest, EveryRankEndsWithTheValuesRankZeroChose) {
   const int rank = hvd::rank(), size = hvd::size();
   ASSERT_FALSE(hvd::stats().autotune_done);
+  const char* capacity = std::getenv("HOROVOD_CACHE_CAPACITY");
+  const bool cache_configured = capacity == nullptr || std::atoi(capacity) > 0;
+  ASSERT_EQ(hvd::stats().cache_enabled, cache_configured);
+  bool cache_was_off = false;
   const std::vector<int64_t> sizes = {5, 1000, 16384, 100000, 300000, 2};
   bool all_done = false;
   int steps = 0;
@@ -29,6 +35,9 @@ TEST(AutotuneTest, EveryRankEndsWithTheValuesRankZeroChose) {
       const auto sum = hvd::synchronize(handles[t]);
       ASSERT_TRUE(torch::equal(sum, torch::full({sizes[t]}, size * (size + 1) / 2.0)))
           << "step " << steps << " tensor " << t;
+      // After every completion: the cache-off trial lasts a few rounds that each complete
+      // something here, and the next trial needs this thread's next submissions.
+      cache_was_off |= !hvd::stats().cache_enabled;
     }
     const int done_here = hvd::stats().autotune_done ? 1 : 0;
     all_done = hvd::allreduce(torch::full({1}, done_here, torch::kInt32), hvd::ReduceOp::Min,
@@ -39,12 +48,17 @@ TEST(AutotuneTest, EveryRankEndsWithTheValuesRankZeroChose) {
   ASSERT_TRUE(all_done) << "autotuning did not finish in " << steps << " steps";
 
   const hvd::Stats stats = hvd::stats();
-  const auto mine =
-      torch::tensor({stats.fusion_threshold_bytes, stats.cycle_time_us}, torch::kInt64);
+  const auto mine = torch::tensor(
+      {stats.fusion_threshold_bytes, stats.cycle_time_us, int64_t{stats.cache_enabled}},
+      torch::kInt64);
   const auto everyone = hvd::allgather(mine.unsqueeze(0), "autotune.values");
   for (int r = 0; r < size; ++r)
     EXPECT_TRUE(torch::equal(everyone[r], mine)) << "rank " << r << " differs from rank " << rank;
 
+  if (cache_configured)
+    EXPECT_TRUE(cache_was_off) << "the cache-off trial never reached rank " << rank;
+  else
+    EXPECT_FALSE(stats.cache_enabled);
   if (rank != 0)
     return;
   const char* log_path = std::getenv("HOROVOD_AUTOTUNE_LOG");
@@ -54,27 +68,39 @@ TEST(AutotuneTest, EveryRankEndsWithTheValuesRankZeroChose) {
   std::string line;
   std::getline(log, line);
   EXPECT_EQ(line,
-            "trial,phase,fusion_threshold_bytes,cycle_time_ms,bytes,seconds,bytes_per_second");
-  int warmups = 0, trials = 0, chosen = 0;
+            "trial,phase,fusion_threshold_bytes,cycle_time_ms,response_cache,bytes,seconds,"
+            "bytes_per_second");
+  int warmups = 0, trials = 0, cache_off_trials = 0, chosen = 0;
   while (std::getline(log, line)) {
     std::stringstream fields(line);
-    std::string trial, phase, fusion, cycle_ms;
+    std::string trial, phase, fusion, cycle_ms, cache;
     std::getline(fields, trial, ',');
     std::getline(fields, phase, ',');
     std::getline(fields, fusion, ',');
     std::getline(fields, cycle_ms, ',');
+    std::getline(fields, cache, ',');
     if (phase == "warmup")
       ++warmups;
-    if (phase == "trial")
+    if (phase == "trial") {
       ++trials;
+      cache_off_trials += cache == "0" ? 1 : 0;
+    }
     if (phase == "chosen") {
       ++chosen;
       EXPECT_EQ(std::stoll(fusion), stats.fusion_threshold_bytes);
       EXPECT_DOUBLE_EQ(std::stod(cycle_ms) * 1000, static_cast<double>(stats.cycle_time_us));
+      EXPECT_EQ(cache, stats.cache_enabled ? "1" : "0");
     }
   }
   EXPECT_EQ(warmups, 1);
-  EXPECT_EQ(trials, 4 + 3) << "4 fusion thresholds, then the 3 cycle times not tried yet";
+  if (cache_configured) {
+    EXPECT_EQ(trials, 4 + 3 + 1)
+        << "4 fusion thresholds, the 3 cycle times not tried yet, then the cache switched off";
+    EXPECT_EQ(cache_off_trials, 1);
+  } else {
+    EXPECT_EQ(trials, 4 + 3) << "4 fusion thresholds, then the 3 cycle times not tried yet";
+    EXPECT_EQ(cache_off_trials, 7) << "no cache configured: every trial runs without it";
+  }
   EXPECT_EQ(chosen, 1);
 }
 

@@ -267,5 +267,79 @@ TEST(ControllerCacheTest, JoinedRankLetsCachedAllreducesRun) {
   }
 }
 
+// Autotuning on rank 0 with a single fusion threshold and cycle time to try: after a warm-up
+// sample and that trial it tries the response cache switched off, then settles on either.
+// Rank 1 submits "c" a round after rank 0, so rank 0 holds a cache hit in every even round
+// while the cache is on; the second pass starts with one more round that moves data, which
+// moves each switch by one round against that pattern. Whatever the switches meet, every rank must
+// get the same lists, "a" and "b" in each even round and "c" in the odd round after, nothing lost
+// or late.
+TEST(ControllerCacheTest, AutotuneSwitchesTheCacheWithoutLosingOrDelayingRequests) {
+  for (const int shift : {0, 1}) {
+    const int size = 2, steps = 12;
+    std::vector<std::vector<RequestList>> submissions(size);
+    for (int rank = 0; rank < size; ++rank) {
+      for (int i = 0; i < shift; ++i)
+        submissions[rank].push_back(list_of({request(rank, "warm")}));
+      for (int step = 0; step < steps; ++step) {
+        if (rank == 0) {
+          submissions[rank].push_back(
+              list_of({request(rank, "a"), request(rank, "b"), request(rank, "c")}));
+          submissions[rank].push_back(RequestList{});
+        } else {
+          submissions[rank].push_back(list_of({request(rank, "b"), request(rank, "a")}));
+          submissions[rank].push_back(list_of({request(rank, "c")}));
+        }
+      }
+    }
+    FakeControlNetwork network(size);
+    std::vector<std::vector<ResponseList>> results(size);
+    std::vector<std::vector<bool>> cache_on(size);
+    run_ranks(size, [&](int rank) {
+      FakeControlChannel channel(&network, rank);
+      ControllerOptions options;
+      options.fusion_threshold_bytes = 1 << 20;
+      options.cache_capacity = 8;
+      options.autotune = true;
+      options.autotune_options.warmup_samples = 1;
+      options.autotune_options.steps_per_sample = 1;
+      options.autotune_options.fusion_thresholds = {1 << 20};
+      options.autotune_options.cycle_times_us = {options.cycle_time_us};
+      Controller controller(&channel, options);
+      for (const RequestList& mine : submissions[rank]) {
+        auto out = controller.negotiate(mine);
+        ASSERT_TRUE(out.is_ok()) << out.status().message();
+        results[rank].push_back(out.value());
+        cache_on[rank].push_back(controller.cache_enabled());
+      }
+    });
+    bool switched_off = false, final = false;
+    for (size_t round = 0; round < results[0].size(); ++round) {
+      const ResponseList& list = results[0][round];
+      switched_off |= list.tuned_fusion_threshold_bytes > 0 && !list.tuned_cache_enabled;
+      final |= list.tuning_final;
+      for (int rank = 0; rank < size; ++rank) {
+        EXPECT_EQ(results[rank][round].responses, list.responses) << shift << " " << round;
+        EXPECT_EQ(cache_on[rank][round], cache_on[0][round]) << shift << " " << round;
+        auto names = names_of(results[rank][round]);
+        std::sort(names.begin(), names.end());
+        const bool even = (round - shift) % 2 == 0;
+        const auto expected = round < static_cast<size_t>(shift) ? std::vector<std::string>{"warm"}
+                              : even ? std::vector<std::string>{"a", "b"}
+                                     : std::vector<std::string>{"c"};
+        EXPECT_EQ(names, expected) << "shift " << shift << " round " << round << " rank " << rank;
+      }
+    }
+    EXPECT_TRUE(switched_off) << "shift " << shift << ": the cache-off trial never started";
+    EXPECT_TRUE(final) << "shift " << shift << ": tuning never ended";
+    // Rank 0's tuner counts rounds that moved data (all of them here): a warm-up sample
+    // (rounds 0-1), the threshold trial (announced in round 2; rounds 2-3), then the cache-off
+    // trial, announced and taken in round 4: with "c" held on rank 0 for shift 0, in a "c"
+    // round for shift 1.
+    EXPECT_TRUE(cache_on[0][3]) << "shift " << shift;
+    EXPECT_FALSE(cache_on[0][4]) << "shift " << shift;
+  }
+}
+
 }  // namespace
 }  // namespace hvd

@@ -87,6 +87,29 @@ TEST(MessageTest, ResponseListRoundTrips) {
   EXPECT_EQ(parsed.value().shutdown_reasons, list.shutdown_reasons);
   EXPECT_EQ(parsed.value().abort_reason, list.abort_reason);
   EXPECT_TRUE(parsed.value().progress);
+  EXPECT_EQ(parsed.value().tuned_fusion_threshold_bytes, 0);
+  EXPECT_TRUE(parsed.value().tuned_cache_enabled);
+}
+
+TEST(MessageTest, TuningParametersRoundTrip) {
+  for (const bool cache : {false, true}) {
+    for (const bool final : {false, true}) {
+      ResponseList list = sample_responses();
+      list.tuned_fusion_threshold_bytes = 16 << 20;
+      list.tuned_cycle_time_us = 2500;
+      list.tuned_cache_enabled = cache;
+      list.tuning_final = final;
+      list.cacheable = true;
+      auto parsed = ResponseList::parse(list.serialize());
+      ASSERT_TRUE(parsed.is_ok()) << parsed.status().message();
+      EXPECT_EQ(parsed.value().tuned_fusion_threshold_bytes, 16 << 20);
+      EXPECT_EQ(parsed.value().tuned_cycle_time_us, 2500);
+      EXPECT_EQ(parsed.value().tuned_cache_enabled, cache) << "final " << final;
+      EXPECT_EQ(parsed.value().tuning_final, final) << "cache " << cache;
+      EXPECT_TRUE(parsed.value().cacheable);
+      EXPECT_TRUE(parsed.value().progress);
+    }
+  }
 }
 
 TEST(MessageTest, EveryTruncationIsAnError) {
