@@ -1,6 +1,5 @@
 #include "horovod_cpp/handle_table.h"
 
-#include <thread>
 
 #include "horovod_cpp/logging.h"
 
@@ -65,15 +64,14 @@ Status HandleTable::wait(Handle handle, const std::string& what) {
   // A small op completes within tens of microseconds; a futex sleep and wake-up on a VM costs
   // about as much again. Polling (and yielding the core) that long first took a 4-byte
   // allreduce from 25-26 to 17-18 us on 2 ranks of the 2-core VM (64 KiB: 50-53 to 41-42 us).
-  const auto spin_until = start + kSpinBeforeSleep;
-  while (!it->second.done && std::chrono::steady_clock::now() < spin_until) {
-    mu_.unlock();
-    std::this_thread::yield();
-    mu_.lock();
+  // Re-find after every try: the map may have rehashed, or another thread that waited on the
+  // same handle may have taken it.
+  mu_.poll_until(start + kSpinBeforeSleep, [&]() HVD_REQUIRES(mu_) {
     it = states_.find(handle);
-    if (it == states_.end())
-      return unknown_handle(handle);
-  }
+    return it == states_.end() || it->second.done;
+  });
+  if (it == states_.end())
+    return unknown_handle(handle);
   while (!it->second.done) {
     ++it->second.waiters;
     const bool woken = done_cv_.wait_for(kStallWarningPeriod);

@@ -1,7 +1,6 @@
 #include "horovod_cpp/tensor_queue.h"
 
 #include <algorithm>
-#include <thread>
 
 namespace hvd {
 
@@ -58,13 +57,8 @@ void TensorQueue::wait_for_work(std::chrono::microseconds timeout, std::chrono::
   MutexLock lock(&mu_);
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + timeout;
-  const auto spin_until = start + std::min(spin, timeout);
-  while (new_requests_.empty() && !wake_requested_ &&
-         std::chrono::steady_clock::now() < spin_until) {
-    mu_.unlock();
-    std::this_thread::yield();
-    mu_.lock();
-  }
+  mu_.poll_until(start + std::min(spin, timeout),
+                 [this]() HVD_REQUIRES(mu_) { return !new_requests_.empty() || wake_requested_; });
   while (new_requests_.empty() && !wake_requested_) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline)
