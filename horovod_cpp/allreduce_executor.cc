@@ -91,7 +91,14 @@ Status AllreduceExecutor::reduce_fused(const Response& response,
       bytes += entries[end].byte_size();
       ++end;
     }
-    HVD_RETURN_IF_ERROR(reduce_piece(response, entries, first, end, bytes));
+    if (end - first == 1) {
+      // The group's last tensor alone (pieces of smaller ones hold two or more): reduced in
+      // place, without the two copies through the buffer.
+      TimelineSpan span(timeline_, entries, first, end, "MPI_ALLREDUCE");
+      HVD_RETURN_IF_ERROR(reduce_single(response, entries[first]));
+    } else {
+      HVD_RETURN_IF_ERROR(reduce_piece(response, entries, first, end, bytes));
+    }
     first = end;
   }
   return Status::ok();
@@ -119,8 +126,7 @@ Status AllreduceExecutor::reduce_piece(const Response& response,
                             .with_context("fused allreduce of " + std::to_string(entries.size()) +
                                           " tensors starting with '" + entries.front().name + "'"));
   }
-  if (end - first > 1)
-    RuntimeCounters::add(counters_->fused_allreduce_calls, 1);
+  RuntimeCounters::add(counters_->fused_allreduce_calls, 1);
   TimelineSpan span(timeline_, entries, first, end, "MEMCPY_OUT_FUSION_BUFFER");
   offset = 0;
   for (size_t i = first; i < end; ++i) {

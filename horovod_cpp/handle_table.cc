@@ -1,6 +1,5 @@
 #include "horovod_cpp/handle_table.h"
 
-
 #include "horovod_cpp/logging.h"
 
 namespace hvd {
