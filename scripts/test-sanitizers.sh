@@ -9,7 +9,8 @@ sanitizers=${1:-address,undefined}
 dir=build-${sanitizers//,/-}
 
 echo "== build ($sanitizers) =="
-hvd_build "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOROVOD_CPP_SANITIZE="$sanitizers" \
+hvd_build "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
+  -DHOROVOD_CPP_SANITIZE="$sanitizers" \
   -DHOROVOD_CPP_BUILD_EXAMPLES=OFF -DHOROVOD_CPP_BUILD_GPU_TESTS=OFF \
   -DHOROVOD_CPP_WITH_CUDA=OFF -DHOROVOD_CPP_WITH_NCCL=OFF
 
