@@ -54,7 +54,7 @@ StatusOr<ResponseList> Controller::negotiate(const RequestList& mine) {
       if (response.type != ResponseType::Error)
         bytes += response.total_bytes();
     }
-    autotuner_->observe(bytes, std::chrono::steady_clock::now());
+    autotuner_->observe(bytes, now());
   }
   // Last, so that the whole round (its cached part, the coordinator's part and what the cache
   // learned from it) ran with the values every rank had when it started.
@@ -89,7 +89,7 @@ void Controller::switch_cache(bool on) {
 }
 
 StatusOr<ResponseList> Controller::cache_off_round(const RequestList& mine) {
-  // The cache may be switched on later (autotuning): sent_ and joined_ must then be true.
+  // The cache may be switched on later (autotuning): keep sent_ and joined_ up to date for it.
   RequestList slow;
   slow.shutdown = mine.shutdown;
   slow.shutdown_reason = mine.shutdown_reason;
@@ -141,7 +141,7 @@ StatusOr<ResponseList> Controller::coordinator_round(const RequestList& mine) {
 
 void Controller::classify(const RequestList& mine, std::vector<std::uint64_t>* invalid,
                           RequestList* slow) {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = this->now();
   slow->shutdown = mine.shutdown;
   slow->shutdown_reason = mine.shutdown_reason;
   slow->requests = std::move(carry_);
@@ -217,7 +217,10 @@ StatusOr<ResponseList> Controller::cached_round(const RequestList& mine) {
   std::vector<Response> ready;
   if (any_flags & kNotJoined) {
     for (int bit = 0; bit < cache_->capacity(); ++bit) {
-      if (!bit_is_set(words, 1, bit))
+      // An entry some rank invalidated in this round was evicted above, and the hits held for
+      // it went to the coordinator, even if every rank also offered it as ready (a hit that
+      // reached its hold limit in the round the last rank submitted it).
+      if (!bit_is_set(words, 1, bit) || !bit_is_set(words, 1 + bit_words, bit))
         continue;
       // Some rank that has not joined set this bit, and it sets only bits it has cached; the
       // caches are identical, so ours has it too, unless the vector was corrupted.

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -51,6 +52,9 @@ struct ControllerOptions {
   bool autotune = false;  // rank 0 then runs an Autotuner
   AutotuneOptions autotune_options;
   std::int64_t cycle_time_us = 1000;  // the autotuner's starting point
+  // Hold times and autotuning samples read this clock; empty: std::chrono::steady_clock.
+  // (Tests make the autotuner's choice deterministic with it.)
+  std::function<std::chrono::steady_clock::time_point()> clock;
 };
 
 class Controller {
@@ -94,6 +98,9 @@ class Controller {
   // Every rank, after a coordinator round: adopt the tuning parameters it carries.
   void apply_tuning(const ResponseList& list);
   void switch_cache(bool on);
+  std::chrono::steady_clock::time_point now() const {
+    return options_.clock ? options_.clock() : std::chrono::steady_clock::now();
+  }
 
   ControlChannel* const channel_;
   const ControllerOptions options_;

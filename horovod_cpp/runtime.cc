@@ -142,7 +142,8 @@ Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable
               settings_.cache_capacity, cache_hold_limit(settings_), settings_.autotune,
               AutotuneOptions{settings_.autotune_warmup_samples,
                               settings_.autotune_steps_per_sample, settings_.autotune_log_path},
-              settings_.cycle_time.count()},
+              settings_.cycle_time.count(),
+              /*clock=*/{}},
           &counters_)),
       allreduce_executor_(
           std::make_unique<AllreduceExecutor>(mpi_.get(), &counters_, timeline_.get())),

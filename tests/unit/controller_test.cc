@@ -248,6 +248,28 @@ TEST(ControllerCacheTest, HitHeldTooLongGoesToTheCoordinatorOnEveryRank) {
   }
 }
 
+TEST(ControllerCacheTest, HitInvalidatedInTheRoundItIsReadyEverywhereRunsOnce) {
+  // Hold limit 0: every hit has waited "too long" in the very round it arrives, so each rank
+  // both offers it as ready and invalidates it. It must run once, through the coordinator,
+  // not fail the round as a malformed bit vector.
+  const int size = 3;
+  std::vector<std::vector<RequestList>> submissions(size);
+  for (int rank = 0; rank < size; ++rank) {
+    for (int step = 0; step < 3; ++step)
+      submissions[rank].push_back(list_of({request(rank, "x")}));
+  }
+  std::vector<int> gathers;
+  auto results = negotiate_cached(size, submissions, 4, &gathers, std::chrono::milliseconds(0));
+  for (int rank = 0; rank < size; ++rank) {
+    for (int step = 0; step < 3; ++step) {
+      EXPECT_EQ(names_of(results[rank][step]), (std::vector<std::string>{"x"}))
+          << "rank " << rank << " step " << step;
+      EXPECT_EQ(results[rank][step].responses, results[0][step].responses);
+    }
+    EXPECT_EQ(gathers[rank], 3);
+  }
+}
+
 TEST(ControllerCacheTest, JoinedRankLetsCachedAllreducesRun) {
   const int size = 2;
   Request join;
@@ -268,7 +290,9 @@ TEST(ControllerCacheTest, JoinedRankLetsCachedAllreducesRun) {
 }
 
 // Autotuning on rank 0 with a single fusion threshold and cycle time to try: after a warm-up
-// sample and that trial it tries the response cache switched off, then settles on either.
+// sample and that trial it tries the response cache switched off, then settles. Rank 0's
+// clock is fake: a round takes 1 ms with the cache on and 3 ms with it off, so the cache
+// comes back on after its trial.
 // Rank 1 submits "c" a round after rank 0, so rank 0 holds a cache hit in every even round
 // while the cache is on; the second pass starts with one more round that moves data, which
 // moves each switch by one round against that pattern. Whatever the switches meet, every rank must
@@ -297,7 +321,11 @@ TEST(ControllerCacheTest, AutotuneSwitchesTheCacheWithoutLosingOrDelayingRequest
     std::vector<std::vector<bool>> cache_on(size);
     run_ranks(size, [&](int rank) {
       FakeControlChannel channel(&network, rank);
+      auto fake_now = std::chrono::steady_clock::time_point();
       ControllerOptions options;
+      options.hit_hold_limit = std::chrono::hours(1);
+      if (rank == 0)
+        options.clock = [&fake_now] { return fake_now; };
       options.fusion_threshold_bytes = 1 << 20;
       options.cache_capacity = 8;
       options.autotune = true;
@@ -307,6 +335,7 @@ TEST(ControllerCacheTest, AutotuneSwitchesTheCacheWithoutLosingOrDelayingRequest
       options.autotune_options.cycle_times_us = {options.cycle_time_us};
       Controller controller(&channel, options);
       for (const RequestList& mine : submissions[rank]) {
+        fake_now += std::chrono::milliseconds(controller.cache_enabled() ? 1 : 3);
         auto out = controller.negotiate(mine);
         ASSERT_TRUE(out.is_ok()) << out.status().message();
         results[rank].push_back(out.value());
@@ -334,10 +363,15 @@ TEST(ControllerCacheTest, AutotuneSwitchesTheCacheWithoutLosingOrDelayingRequest
     EXPECT_TRUE(final) << "shift " << shift << ": tuning never ended";
     // Rank 0's tuner counts rounds that moved data (all of them here): a warm-up sample
     // (rounds 0-1), the threshold trial (announced in round 2; rounds 2-3), then the cache-off
-    // trial, announced and taken in round 4: with "c" held on rank 0 for shift 0, in a "c"
-    // round for shift 1.
+    // trial, announced and taken in round 4 (rounds 4-5): with "c" held on rank 0 for shift 0,
+    // in a "c" round for shift 1. Its 3 ms rounds lose, so the final choice, announced in
+    // round 6, switches the cache back on: for shift 0 while rank 0's "c" waits at the
+    // coordinator (sent in round 6 with the cache off), which must still come in round 7.
     EXPECT_TRUE(cache_on[0][3]) << "shift " << shift;
     EXPECT_FALSE(cache_on[0][4]) << "shift " << shift;
+    EXPECT_FALSE(cache_on[0][5]) << "shift " << shift;
+    for (size_t round = 6; round < cache_on[0].size(); ++round)
+      EXPECT_TRUE(cache_on[0][round]) << "shift " << shift << " round " << round;
   }
 }
 
