@@ -20,8 +20,12 @@ Autotuner::Autotuner(TuningParams initial, AutotuneOptions options)
     log_ << "trial,phase,fusion_threshold_bytes,cycle_time_ms,response_cache,bytes,seconds,"
             "bytes_per_second\n";
   }
-  if (trials_.empty())
+  if (trials_.empty()) {
     done_ = true;
+  } else if (warmup_left_ <= 0) {
+    measuring_trial_ = true;  // no sample to discard: the first trial starts with the job
+    propose(trials_[next_trial_], false);
+  }
 }
 
 void Autotuner::observe(std::int64_t bytes, std::chrono::steady_clock::time_point now) {
