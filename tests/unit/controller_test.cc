@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <random>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -373,6 +375,126 @@ TEST(ControllerCacheTest, AutotuneSwitchesTheCacheWithoutLosingOrDelayingRequest
     for (size_t round = 6; round < cache_on[0].size(); ++round)
       EXPECT_TRUE(cache_on[0][round]) << "shift " << shift << " round " << round;
   }
+}
+
+// Random schedules: 2-4 ranks submit a few names per step, each name in a random round, in
+// random order; capacities 2 and 8 (evictions while hits are held), hold limits 0 and 1 s;
+// every rank joins after its own number of steps. Rank 0 autotunes on a fake clock with random
+// round times, so the cache-off trial and the choice fall on different rounds per seed (seed
+// by seed the same). Every rank must get identical lists and cache states, every request
+// answered exactly once, nothing answered that is not in flight (except zeros run while
+// joined), nothing left at the end, nothing hung.
+TEST(ControllerStressTest, RandomSchedulesWithJoinAndCacheSwitches) {
+  int switches = 0;
+  for (int seed = 0; seed < 60; ++seed) {
+    std::mt19937 setup(seed);
+    const int size = 2 + static_cast<int>(setup() % 3);
+    const int capacity = setup() % 2 ? 2 : 8;
+    const auto hold = std::chrono::milliseconds(setup() % 3 == 0 ? 0 : 1000);
+    const double submit_chance = 0.2 + 0.7 * static_cast<double>(setup() % 100) / 100.0;
+    const int names = 3 + static_cast<int>(setup() % 5);
+    std::vector<int> steps(size);
+    for (int& s : steps)
+      s = 5 + static_cast<int>(setup() % 20);
+    FakeControlNetwork network(size);
+    std::vector<std::vector<ResponseList>> results(size);
+    std::vector<std::vector<bool>> cache_on(size);
+    std::vector<std::string> failures(size);
+    run_ranks(size, [&](int rank) {
+      std::mt19937 rng(static_cast<unsigned>(seed * 100 + rank));
+      FakeControlChannel channel(&network, rank);
+      auto fake_now = std::chrono::steady_clock::time_point();
+      ControllerOptions options;
+      options.fusion_threshold_bytes = 1 << 20;
+      options.cache_capacity = capacity;
+      options.hit_hold_limit = hold;
+      options.autotune = true;
+      options.autotune_options.warmup_samples = 1;
+      options.autotune_options.steps_per_sample = 1;
+      options.autotune_options.fusion_thresholds = {8, 40, 1 << 20};
+      options.autotune_options.cycle_times_us = {options.cycle_time_us};
+      if (rank == 0)
+        options.clock = [&fake_now] { return fake_now; };
+      Controller controller(&channel, options);
+      std::set<std::string> to_submit, in_flight;
+      auto next_step = [&] {
+        for (int t = 0; t < names; ++t)
+          to_submit.insert("t" + std::to_string(t));
+      };
+      next_step();
+      int step = 0;
+      bool joined = false;
+      for (int round = 0; round < 5000; ++round) {
+        fake_now += std::chrono::microseconds(100 + rng() % 1000);
+        RequestList mine;
+        if (!joined && step == steps[rank]) {
+          Request join;
+          join.op = OpType::Join;
+          join.name = kJoinName;
+          join.rank = rank;
+          mine.requests.push_back(join);
+          joined = true;
+        } else if (!joined) {
+          std::vector<std::string> now;
+          for (const std::string& name : to_submit) {
+            if (std::uniform_real_distribution<>(0, 1)(rng) < submit_chance)
+              now.push_back(name);
+          }
+          std::shuffle(now.begin(), now.end(), rng);
+          for (const std::string& name : now) {
+            to_submit.erase(name);
+            in_flight.insert(name);
+            mine.requests.push_back(request(rank, name));
+          }
+        }
+        auto out = controller.negotiate(mine);
+        if (!out.is_ok()) {
+          failures[rank] += "round " + std::to_string(round) + ": " + out.status().message();
+          return;
+        }
+        results[rank].push_back(out.value());
+        cache_on[rank].push_back(controller.cache_enabled());
+        bool join_done = false;
+        for (const Response& response : out.value().responses) {
+          if (response.type == ResponseType::Join) {
+            join_done = true;
+            continue;
+          }
+          if (response.type == ResponseType::Error) {
+            failures[rank] += "error: " + response.error_message + "; ";
+            continue;
+          }
+          for (const std::string& name : response.names) {
+            if (in_flight.erase(name) == 0 && !joined) {
+              failures[rank] +=
+                  "round " + std::to_string(round) + ": '" + name + "' was not in flight; ";
+            }
+          }
+        }
+        if (!joined && to_submit.empty() && in_flight.empty() && ++step < steps[rank])
+          next_step();
+        if (join_done) {
+          if (!in_flight.empty())
+            failures[rank] += "in flight when every rank had joined; ";
+          return;
+        }
+      }
+      failures[rank] += "no end after 5000 rounds";
+    });
+    for (int rank = 0; rank < size; ++rank) {
+      EXPECT_EQ(failures[rank], "") << "seed " << seed << " rank " << rank;
+      ASSERT_EQ(results[rank].size(), results[0].size()) << "seed " << seed << " rank " << rank;
+      for (size_t round = 0; round < results[0].size(); ++round) {
+        EXPECT_EQ(results[rank][round].responses, results[0][round].responses)
+            << "seed " << seed << " round " << round << " rank " << rank;
+        EXPECT_EQ(cache_on[rank][round], cache_on[0][round])
+            << "seed " << seed << " round " << round << " rank " << rank;
+      }
+    }
+    for (size_t round = 1; round < cache_on[0].size(); ++round)
+      switches += cache_on[0][round] != cache_on[0][round - 1] ? 1 : 0;
+  }
+  EXPECT_GE(switches, 60) << "the cache-off trial should start in every seed";
 }
 
 }  // namespace
