@@ -51,11 +51,7 @@ Status AllreduceExecutor::execute(const Response& response,
                            std::to_string(response.element_counts[i]));
     }
   }
-  if (entries.size() == 1) {
-    TimelineSpan span(timeline_, entries, 0, 1, "MPI_ALLREDUCE");
-    return reduce_single(response, entries.front());
-  }
-  return reduce_fused(response, entries);
+  return reduce_in_pieces(response, entries);
 }
 
 Status AllreduceExecutor::reduce(const void* input, void* output, std::int64_t count,
@@ -80,9 +76,11 @@ Status AllreduceExecutor::reduce_single(const Response& response, const TensorTa
   return Status::ok();
 }
 
-Status AllreduceExecutor::reduce_fused(const Response& response,
-                                       const std::vector<TensorTableEntry>& entries) {
-  // Consecutive tensors up to kFusedPieceBytes (or one larger tensor) make a piece.
+Status AllreduceExecutor::reduce_in_pieces(const Response& response,
+                                           const std::vector<TensorTableEntry>& entries) {
+  // Consecutive tensors up to kFusedPieceBytes (or one larger tensor) make a piece. A piece of
+  // one tensor (an unfused response, a larger tensor, or a group's last one left alone) is
+  // reduced in place, without the two copies through the buffer.
   size_t first = 0;
   while (first < entries.size()) {
     std::int64_t bytes = entries[first].byte_size();
@@ -92,8 +90,6 @@ Status AllreduceExecutor::reduce_fused(const Response& response,
       ++end;
     }
     if (end - first == 1) {
-      // The group's last tensor alone (pieces of smaller ones hold two or more): reduced in
-      // place, without the two copies through the buffer.
       TimelineSpan span(timeline_, entries, first, end, "MPI_ALLREDUCE");
       HVD_RETURN_IF_ERROR(reduce_single(response, entries[first]));
     } else {

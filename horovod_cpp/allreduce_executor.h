@@ -26,7 +26,7 @@ class AllreduceExecutor {
 
  private:
   Status reduce_single(const Response& response, const TensorTableEntry& entry);
-  Status reduce_fused(const Response& response, const std::vector<TensorTableEntry>& entries);
+  Status reduce_in_pieces(const Response& response, const std::vector<TensorTableEntry>& entries);
   // Packs entries [first, end), `bytes` in all, reduces them with one call and unpacks them.
   Status reduce_piece(const Response& response, const std::vector<TensorTableEntry>& entries,
                       size_t first, size_t end, std::int64_t bytes);
