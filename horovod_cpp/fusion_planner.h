@@ -9,7 +9,7 @@
 
 namespace hvd {
 
-// Allreduces of at least this many bytes are never fused (see fusion_planner.cc).
+// Host allreduces of at least this many bytes are never fused (see fusion_planner.cc).
 constexpr std::int64_t kMinUnfusedAllreduceBytes = 1 << 20;
 
 // A fused group is packed, reduced and unpacked in pieces of about this size, so that each
@@ -20,9 +20,9 @@ constexpr std::int64_t kMinUnfusedAllreduceBytes = 1 << 20;
 constexpr std::int64_t kFusedPieceBytes = 2LL << 20;
 
 // Greedy and deterministic: each unfused allreduce or allgather response starts a group and
-// pulls in every later compatible one (same type, dtype and device; for allreduce also the
-// same reduce op and scales) while the group's bytes (gathered bytes, for allgather) stay
-// within `threshold_bytes`. Allreduces of kMinUnfusedAllreduceBytes or more run alone. A fused
+// pulls in every later compatible one (same type, dtype, device and data plane; for allreduce also
+// the same reduce op and scales) while the group's bytes (gathered bytes, for allgather) stay
+// within `threshold_bytes`. Host allreduces of kMinUnfusedAllreduceBytes or more run alone. A fused
 // allgather lists each tensor's per-rank dim 0 in dim0_by_rank, tensor after tensor. Group order
 // follows each group's first response; other response types pass through in place. A threshold of 0
 // disables fusion.

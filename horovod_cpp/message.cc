@@ -42,6 +42,18 @@ Status get_device(ByteReader* in, std::int32_t* out) {
   return Status::ok();
 }
 
+// The on-device flag, which only a GPU tensor may set.
+Status get_on_device(ByteReader* in, std::int32_t device, bool* out) {
+  std::uint8_t flag = 0;
+  HVD_RETURN_IF_ERROR(in->get(&flag));
+  if (flag > 1 || (flag == 1 && device == kCpuDevice)) {
+    return Status::error("malformed control message: on-device flag " + std::to_string(flag) +
+                         " for device " + std::to_string(device));
+  }
+  *out = flag == 1;
+  return Status::ok();
+}
+
 void put_int64s(ByteWriter* out, const std::vector<std::int64_t>& values) {
   out->put<std::uint32_t>(static_cast<std::uint32_t>(values.size()));
   for (std::int64_t v : values)
@@ -76,6 +88,7 @@ void put_request(ByteWriter* out, const Request& r) {
   put_enum(out, r.dtype);
   put_enum(out, r.reduce_op);
   out->put(r.device);
+  out->put<std::uint8_t>(r.on_device ? 1 : 0);
   out->put_string(r.name);
   out->put<std::uint32_t>(static_cast<std::uint32_t>(r.shape.size()));
   for (std::int64_t d : r.shape)
@@ -95,6 +108,7 @@ Status get_request(ByteReader* in, Request* r) {
   HVD_RETURN_IF_ERROR(get_enum(in, &r->dtype, kNumDataTypes, "data type"));
   HVD_RETURN_IF_ERROR(get_enum(in, &r->reduce_op, kNumReduceOps, "reduce op"));
   HVD_RETURN_IF_ERROR(get_device(in, &r->device));
+  HVD_RETURN_IF_ERROR(get_on_device(in, r->device, &r->on_device));
   HVD_RETURN_IF_ERROR(in->get_string(&r->name));
   std::uint32_t dims = 0;
   HVD_RETURN_IF_ERROR(in->get_count(&dims, sizeof(std::int64_t)));
@@ -135,6 +149,7 @@ void put_response(ByteWriter* out, const Response& r) {
   put_enum(out, r.dtype);
   put_enum(out, r.reduce_op);
   out->put(r.device);
+  out->put<std::uint8_t>(r.on_device ? 1 : 0);
   out->put(r.prescale);
   out->put(r.postscale);
 }
@@ -157,6 +172,7 @@ Status get_response(ByteReader* in, Response* r) {
   HVD_RETURN_IF_ERROR(get_enum(in, &r->dtype, kNumDataTypes, "data type"));
   HVD_RETURN_IF_ERROR(get_enum(in, &r->reduce_op, kNumReduceOps, "reduce op"));
   HVD_RETURN_IF_ERROR(get_device(in, &r->device));
+  HVD_RETURN_IF_ERROR(get_on_device(in, r->device, &r->on_device));
   HVD_RETURN_IF_ERROR(in->get(&r->prescale));
   return in->get(&r->postscale);
 }
@@ -172,9 +188,10 @@ Status expect_end(const ByteReader& in) {
 
 bool Request::operator==(const Request& o) const {
   return rank == o.rank && op == o.op && dtype == o.dtype && reduce_op == o.reduce_op &&
-         device == o.device && name == o.name && shape == o.shape && prescale == o.prescale &&
-         postscale == o.postscale && root_rank == o.root_rank && splits == o.splits &&
-         group == o.group && group_size == o.group_size && group_index == o.group_index;
+         device == o.device && on_device == o.on_device && name == o.name && shape == o.shape &&
+         prescale == o.prescale && postscale == o.postscale && root_rank == o.root_rank &&
+         splits == o.splits && group == o.group && group_size == o.group_size &&
+         group_index == o.group_index;
 }
 
 std::string RequestList::serialize() const {
@@ -194,8 +211,8 @@ StatusOr<RequestList> RequestList::parse(const std::string& bytes) {
   HVD_RETURN_IF_ERROR(in.get(&shutdown));
   list.shutdown = shutdown != 0;
   std::uint32_t count = 0;
-  // A request is at least its fixed-size fields: 4+1+1+1+4+4+4+8+8+4+4+4+4+4 bytes.
-  HVD_RETURN_IF_ERROR(in.get_count(&count, 55));
+  // A request is at least its fixed-size fields: 4+1+1+1+4+1+4+4+8+8+4+4+4+4+4 bytes.
+  HVD_RETURN_IF_ERROR(in.get_count(&count, 56));
   list.requests.resize(count);
   for (auto& r : list.requests)
     HVD_RETURN_IF_ERROR(get_request(&in, &r));
@@ -215,7 +232,8 @@ bool Response::operator==(const Response& o) const {
   return type == o.type && names == o.names && element_counts == o.element_counts &&
          dim0_by_rank == o.dim0_by_rank && root_rank == o.root_rank &&
          error_message == o.error_message && dtype == o.dtype && reduce_op == o.reduce_op &&
-         device == o.device && prescale == o.prescale && postscale == o.postscale;
+         device == o.device && on_device == o.on_device && prescale == o.prescale &&
+         postscale == o.postscale;
 }
 
 std::string ResponseList::serialize() const {

@@ -18,6 +18,9 @@ struct Request {
   DataType dtype = DataType::Float32;
   ReduceOp reduce_op = ReduceOp::Sum;
   std::int32_t device = kCpuDevice;
+  // The buffers are device memory, reduced by the GPU data plane (device_plane.h); false for
+  // CPU tensors and for CUDA tensors the framework adapter staged through host memory.
+  bool on_device = false;
   std::string name;
   std::vector<std::int64_t> shape;
   double prescale = 1.0;
@@ -65,6 +68,7 @@ struct Response {
   DataType dtype = DataType::Float32;
   ReduceOp reduce_op = ReduceOp::Sum;
   std::int32_t device = kCpuDevice;
+  bool on_device = false;  // runs on the GPU data plane (see Request)
   double prescale = 1.0;
   double postscale = 1.0;
 

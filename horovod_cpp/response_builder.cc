@@ -110,14 +110,19 @@ std::string splits_problem(const Request& r, int size) {
   return "";
 }
 
+std::string device_kind(const Request& r) {
+  if (r.device == kCpuDevice)
+    return "CPU";
+  return r.on_device ? "GPU" : "GPU, staged through host memory";
+}
+
 using Check = std::pair<const char*, std::function<std::string(const Request&)>>;
 
 // What must agree across ranks, by op; the first disagreement found is reported.
 std::vector<Check> checks_for(OpType op) {
   std::vector<Check> checks = {
       {"the operation", [](const Request& r) { return std::string(op_type_name(r.op)); }},
-      {"the device kind",
-       [](const Request& r) { return std::string(r.device == kCpuDevice ? "CPU" : "GPU"); }},
+      {"the device kind", device_kind},
       {"dtype", [](const Request& r) { return std::string(data_type_name(r.dtype)); }},
       {"the group (grouped_allreduce)", group_of},
   };
@@ -207,6 +212,7 @@ Response build_response(const std::vector<Request>& submitted, int size,
   response.names = {first.name};
   response.dtype = first.dtype;
   response.device = first.device;
+  response.on_device = first.on_device;
   std::int64_t elements = 0;
   Status counted = checked_element_count(first.shape, first.dtype, &elements);
   switch (first.op) {

@@ -61,6 +61,7 @@ Response ResponseCache::response_for(int bit) const {
   response.dtype = r.dtype;
   response.reduce_op = r.reduce_op;
   response.device = r.device;
+  response.on_device = r.on_device;
   response.prescale = r.prescale;
   response.postscale = r.postscale;
   return response;

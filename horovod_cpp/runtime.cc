@@ -148,6 +148,7 @@ Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable
       allreduce_executor_(
           std::make_unique<AllreduceExecutor>(mpi_.get(), &counters_, timeline_.get())),
       allgather_executor_(std::make_unique<AllgatherExecutor>(mpi_.get(), &counters_)),
+      device_plane_factory_(device_plane_factory()),
       cycle_time_(settings_.cycle_time) {
   counters_.fusion_threshold_bytes = settings_.fusion_threshold_bytes;
   counters_.cycle_time_us = cycle_time_.count();
@@ -168,6 +169,7 @@ Request request_for(const TensorTableEntry& entry, int rank) {
   request.dtype = entry.dtype;
   request.reduce_op = entry.reduce_op;
   request.device = entry.device;
+  request.on_device = entry.on_device;
   request.name = entry.name;
   request.shape = entry.shape;
   request.prescale = entry.prescale;
@@ -190,6 +192,10 @@ StatusOr<Handle> Runtime::enqueue(TensorTableEntry entry) {
 }
 
 StatusOr<std::vector<Handle>> Runtime::enqueue_all(std::vector<TensorTableEntry> entries) {
+  for (const TensorTableEntry& entry : entries) {
+    if (entry.on_device)
+      HVD_RETURN_IF_ERROR(check_on_device(entry));
+  }
   std::vector<Request> requests;
   std::vector<Handle> handles;
   for (TensorTableEntry& entry : entries) {
@@ -212,6 +218,28 @@ StatusOr<std::vector<Handle>> Runtime::enqueue_all(std::vector<TensorTableEntry>
   }
   RuntimeCounters::add(counters_.tensors_submitted, count);
   return handles;
+}
+
+Status Runtime::check_on_device(const TensorTableEntry& entry) {
+  const std::string what = std::string(op_type_name(entry.op)) + " '" + entry.name + "'";
+  if (!device_plane_factory_) {
+    return Status::error(what + " is in the memory of GPU " + std::to_string(entry.device) +
+                         ", but this process has no GPU data plane");
+  }
+  if (entry.op != OpType::Allreduce) {
+    return Status::error(what + " is in GPU memory, and only allreduce runs on the GPU data " +
+                         "plane so far");
+  }
+  if (entry.device < 0) {
+    return Status::error(what + " is marked as in GPU memory but names device " +
+                         std::to_string(entry.device));
+  }
+  int claimed = kCpuDevice;
+  if (device_claimed_.compare_exchange_strong(claimed, entry.device) || claimed == entry.device)
+    return Status::ok();
+  return Status::error(what + " is on GPU " + std::to_string(entry.device) + ", but rank " +
+                       std::to_string(topology().rank) + " runs its GPU ops on GPU " +
+                       std::to_string(claimed) + " (its first): one GPU per rank");
 }
 
 std::string Runtime::auto_name(OpType op) {
@@ -279,6 +307,9 @@ void Runtime::shutdown(std::string reason) {
   }
   thread_.join();
   timeline_->stop();
+  finalizer_.reset();  // stopped by the loop: its polls no longer touch the plane
+  device_allreduce_executor_.reset();
+  device_plane_.reset();
   allreduce_executor_.reset();
   allgather_executor_.reset();
   controller_.reset();
@@ -305,6 +336,9 @@ void Runtime::background_loop() {
     abort_job(reason);
   for (TensorTableEntry& entry : queue_.close(reason))
     complete(entry, reason);
+  // Device work already queued normally finishes: its ops complete as usual, within the limit.
+  if (finalizer_)
+    finalizer_->stop(reason);
   MutexLock lock(&finish_mu_);
   loop_finished_ = true;
   finish_cv_.signal_all();
@@ -407,32 +441,43 @@ void Runtime::abort_job(const Status& failure) {
   mpi_->abort_job(1);
 }
 
+void Runtime::timeline_started(const Response& response,
+                               const std::vector<TensorTableEntry>& entries, const char* activity) {
+  if (!timeline_->active())
+    return;
+  // (Zeros this rank runs while joined get rows too: they show what the join cost.)
+  for (const TensorTableEntry& entry : entries) {
+    const std::string op = upper(op_type_name(entry.op));
+    timeline_->end(entry.name, "NEGOTIATE_" + op);
+    if (response.type != ResponseType::Error)
+      timeline_->begin(entry.name, op);
+    if (activity != nullptr)
+      timeline_->begin(entry.name, activity);
+  }
+}
+
+void Runtime::timeline_finished(const Response& response,
+                                const std::vector<TensorTableEntry>& entries,
+                                const char* activity) {
+  if (!timeline_->active() || response.type == ResponseType::Error)
+    return;
+  for (const TensorTableEntry& entry : entries) {
+    if (activity != nullptr)
+      timeline_->end(entry.name, activity);
+    timeline_->end(entry.name, upper(op_type_name(entry.op)));
+  }
+}
+
 Status Runtime::execute(const Response& response) {
+  if (response.type == ResponseType::Allreduce && response.on_device)
+    return execute_on_device(response);
   std::vector<TensorTableEntry> entries;
   std::vector<std::vector<char>> zeros;
-  HVD_RETURN_IF_ERROR(take_entries(response, &entries, &zeros));
-  // Timeline rows: NEGOTIATE_<OP> ends, <OP> and its MPI call begin. (Zeros this rank runs
-  // while joined get rows too: they show what the join cost.)
-  const bool timeline = timeline_->active();
+  HVD_RETURN_IF_ERROR(take_entries(response, &entries, &zeros, nullptr));
   const char* activity = mpi_activity(response.type);
-  if (timeline) {
-    for (const TensorTableEntry& entry : entries) {
-      const std::string op = upper(op_type_name(entry.op));
-      timeline_->end(entry.name, "NEGOTIATE_" + op);
-      if (response.type != ResponseType::Error)
-        timeline_->begin(entry.name, op);
-      if (activity != nullptr)
-        timeline_->begin(entry.name, activity);
-    }
-  }
+  timeline_started(response, entries, activity);
   const Status status = run(response, entries);
-  if (timeline && response.type != ResponseType::Error) {
-    for (const TensorTableEntry& entry : entries) {
-      if (activity != nullptr)
-        timeline_->end(entry.name, activity);
-      timeline_->end(entry.name, upper(op_type_name(entry.op)));
-    }
-  }
+  timeline_finished(response, entries, activity);
   HandleTable::Batch wake_once(handles_);
   if (!status.is_ok() && response.type != ResponseType::Error) {
     // The coordinator validated this op on every rank, so this failure is this rank's alone
@@ -452,8 +497,62 @@ Status Runtime::execute(const Response& response) {
   return Status::ok();
 }
 
+Status Runtime::start_device_plane() {
+  if (device_plane_)
+    return Status::ok();
+  // A rank that joined before it queued anything for the GPU still takes part, with the
+  // device its local rank conventionally uses.
+  int device = kCpuDevice;
+  device_claimed_.compare_exchange_strong(device, mpi_->topology().local_rank);
+  device = device_claimed_.load();
+  if (!device_plane_factory_)
+    return Status::error("an allreduce runs on the GPU data plane, which this process lacks");
+  HVD_ASSIGN_OR_RETURN(device_plane_, device_plane_factory_(device, *mpi_));
+  device_allreduce_executor_ =
+      std::make_unique<DeviceAllreduceExecutor>(device_plane_.get(), &counters_);
+  finalizer_ =
+      std::make_unique<CompletionFinalizer>(kDeviceWorkLimit, std::chrono::microseconds(20));
+  return Status::ok();
+}
+
+Status Runtime::execute_on_device(const Response& response) {
+  const std::string rank = "rank " + std::to_string(mpi_->topology().rank);
+  HVD_RETURN_IF_ERROR(start_device_plane().with_context(rank + ": starting the GPU data plane"));
+  auto entries = std::make_shared<std::vector<TensorTableEntry>>();
+  std::vector<std::shared_ptr<void>> device_zeros;
+  HVD_RETURN_IF_ERROR(take_entries(response, entries.get(), nullptr, &device_zeros));
+  const char* activity = device_plane_->allreduce_activity();
+  timeline_started(response, *entries, activity);
+  const Status queued = device_allreduce_executor_->enqueue(response, *entries);
+  if (!queued.is_ok()) {
+    timeline_finished(response, *entries, activity);
+    HandleTable::Batch wake_once(handles_);
+    for (TensorTableEntry& entry : *entries)
+      complete(entry, queued);
+    return queued.with_context(rank);
+  }
+  const std::string what = response.names.size() == 1
+                               ? "allreduce '" + response.names.front() + "'"
+                               : "fused allreduce of " + std::to_string(response.names.size()) +
+                                     " tensors starting with '" + response.names.front() + "'";
+  // The zeros stay alive until the device has run the reduction that reads them.
+  finalizer_->add(device_plane_->completion(), [this, response, entries, device_zeros, activity,
+                                                what](const Status& status) {
+    timeline_finished(response, *entries, activity);
+    HandleTable::Batch wake_once(handles_);
+    if (status.is_ok()) {
+      RuntimeCounters::add(counters_.tensors_reduced, static_cast<std::int64_t>(entries->size()));
+    }
+    const Status outcome = status.is_ok() ? status : status.with_context(what);
+    for (TensorTableEntry& entry : *entries)
+      complete(entry, outcome);
+  });
+  return Status::ok();
+}
+
 Status Runtime::take_entries(const Response& response, std::vector<TensorTableEntry>* entries,
-                             std::vector<std::vector<char>>* zeros) {
+                             std::vector<std::vector<char>>* zeros,
+                             std::vector<std::shared_ptr<void>>* device_zeros) {
   entries->reserve(response.names.size());
   for (size_t i = 0; i < response.names.size(); ++i) {
     const std::string& name = response.names[i];
@@ -469,6 +568,18 @@ Status Runtime::take_entries(const Response& response, std::vector<TensorTableEn
       stand_in.name = name;
       stand_in.dtype = response.dtype;
       stand_in.shape = {response.element_counts[i]};
+      if (response.on_device) {
+        // Reduced in place: the input's zeros become this rank's copy of the result.
+        HVD_ASSIGN_OR_RETURN(std::shared_ptr<void> memory,
+                             device_plane_->zeroed(stand_in.byte_size()));
+        stand_in.on_device = true;
+        stand_in.device = device_plane_->device();
+        stand_in.input = memory.get();
+        stand_in.output = memory.get();
+        device_zeros->push_back(std::move(memory));
+        entries->push_back(std::move(stand_in));
+        continue;
+      }
       zeros->emplace_back(static_cast<size_t>(stand_in.byte_size()), 0);
       stand_in.input = zeros->back().data();
       zeros->emplace_back(static_cast<size_t>(stand_in.byte_size()));

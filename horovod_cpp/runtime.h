@@ -7,7 +7,10 @@
 //
 // Fields by owner:
 //   constant after create(): settings_, mpi_ (pointer), topology numbers inside it
-//   background thread only:  channel_, controller_, the executors, and every MPI call
+//   background thread only:  channel_, controller_, the executors, and every MPI call;
+//                            device_plane_ and finalizer_ from their creation (at the first
+//                            on-device response) until the loop stops the finalizer
+//   finalizer thread:        the callbacks of on-device ops (device_plane.h)
 //   thread-safe:             queue_, handles_ (not owned), counters_, shutdown_requested_
 //   guarded by reason_mu_:   shutdown_reason_ (set before shutdown_requested_)
 //   guarded by finish_mu_:   loop_finished_
@@ -22,7 +25,10 @@
 #include "collectives/mpi_context.h"
 #include "horovod_cpp/allgather_executor.h"
 #include "horovod_cpp/allreduce_executor.h"
+#include "horovod_cpp/completion_finalizer.h"
 #include "horovod_cpp/controller.h"
+#include "horovod_cpp/device_allreduce_executor.h"
+#include "horovod_cpp/device_plane.h"
 #include "horovod_cpp/handle_table.h"
 #include "horovod_cpp/runtime_counters.h"
 #include "horovod_cpp/settings.h"
@@ -73,6 +79,8 @@ class Runtime {
   void shutdown(std::string reason);
   void shutdown() { shutdown("hvd::shutdown() was called"); }
   static constexpr std::chrono::seconds kShutdownWarningPeriod{10};
+  // How long queued device work may take before its ops fail (the device or a peer is stuck).
+  static constexpr std::chrono::minutes kDeviceWorkLimit{10};
 
   // Thread: any, while this process is dying (std::terminate). Tells every rank why, as
   // shutdown() does, but waits at most `limit` for the final round and frees nothing: the
@@ -89,10 +97,24 @@ class Runtime {
   Status run_until_shutdown();
   void wait_for_work();  // returns when it is time for the next round
   Status execute(const Response& response);
+  // An allreduce on the GPU data plane: queued on the device, completed by the finalizer.
+  Status execute_on_device(const Response& response);
+  // Makes this rank's plane and finalizer on the first on-device response (collective).
+  Status start_device_plane();
   // The entries a response names. A rank that has joined runs allreduces it never submitted
-  // with zeros, kept alive in `zeros`; error responses skip names this rank lacks.
+  // with zeros, kept alive in `zeros` (host) or `device_zeros`; error responses skip names
+  // this rank lacks.
   Status take_entries(const Response& response, std::vector<TensorTableEntry>* entries,
-                      std::vector<std::vector<char>>* zeros);
+                      std::vector<std::vector<char>>* zeros,
+                      std::vector<std::shared_ptr<void>>* device_zeros);
+  // Enqueue-time checks of an on-device entry (a factory exists, one device per rank).
+  Status check_on_device(const TensorTableEntry& entry);
+  // Timeline rows as a response starts and ends: NEGOTIATE_<OP> ends, <OP> and `activity`
+  // (may be null) run between the two.
+  void timeline_started(const Response& response, const std::vector<TensorTableEntry>& entries,
+                        const char* activity);
+  void timeline_finished(const Response& response, const std::vector<TensorTableEntry>& entries,
+                         const char* activity);
   Status run(const Response& response, std::vector<TensorTableEntry>& entries);
   void complete(TensorTableEntry& entry, const Status& status);
   static Status shutdown_reason(const ResponseList& responses);
@@ -115,7 +137,13 @@ class Runtime {
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<AllreduceExecutor> allreduce_executor_;
   std::unique_ptr<AllgatherExecutor> allgather_executor_;
-  bool last_round_progressed_ = false;    // background thread only
+  const DevicePlaneFactory device_plane_factory_;  // empty: no GPU data plane in this process
+  // The device of this rank's on-device ops: claimed by the first one queued (thread-safe).
+  std::atomic<int> device_claimed_{kCpuDevice};
+  std::unique_ptr<DevicePlane> device_plane_;
+  std::unique_ptr<DeviceAllreduceExecutor> device_allreduce_executor_;
+  std::unique_ptr<CompletionFinalizer> finalizer_;  // stopped as the loop ends
+  bool last_round_progressed_ = false;              // background thread only
   bool joined_ = false;                   // background thread only: our join is negotiating
   std::chrono::microseconds cycle_time_;  // background thread only; autotuning changes it
   bool stopped_by_agreement_ = false;     // background thread only: every rank got the reason

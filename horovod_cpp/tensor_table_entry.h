@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,12 +13,19 @@
 
 namespace hvd {
 
+class DeviceEvent;  // device_plane.h
+
 struct TensorTableEntry {
   std::string name;
   OpType op = OpType::Allreduce;
   DataType dtype = DataType::Float32;
   std::vector<std::int64_t> shape;
   int device = kCpuDevice;
+  // input and output are memory of `device`, for the GPU data plane (device_plane.h); false
+  // for CPU tensors and for CUDA tensors the adapter staged through host memory.
+  bool on_device = false;
+  // On-device ops: when the input is ready (null: it is ready now).
+  std::shared_ptr<const DeviceEvent> ready;
   ReduceOp reduce_op = ReduceOp::Average;
   double prescale = 1.0;
   double postscale = 1.0;
@@ -37,7 +45,8 @@ struct TensorTableEntry {
   std::function<StatusOr<void*>(const std::vector<std::int64_t>& shape)> allocate_output;
   // Alltoall only: receives the rows that came from each rank, on the background thread.
   std::function<void(const std::vector<std::int64_t>& received_splits)> set_received_splits;
-  // Runs exactly once, on the background thread, with the op's outcome.
+  // Runs exactly once with the op's outcome: on the background thread, or for on-device ops
+  // on the finalizer thread once the device has run them.
   std::function<void(const Status&)> callback;
 
   std::int64_t num_elements() const {

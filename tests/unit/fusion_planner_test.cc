@@ -98,5 +98,19 @@ TEST(FusionPlannerTest, LargeAllreducesRunAlone) {
             (std::vector<std::vector<std::string>>{{"s1", "s2"}, {"big"}, {"big2"}}));
 }
 
+TEST(FusionPlannerTest, OnTheDeviceLargeAllreducesFuseAndPlanesDoNotMix) {
+  const std::int64_t big = kMinUnfusedAllreduceBytes / 4;
+  std::vector<Response> responses = {allreduce("d1", big), allreduce("host", 10),
+                                     allreduce("d2", big), allreduce("staged", 10)};
+  for (Response* r : {&responses[0], &responses[2], &responses[3]})
+    r->device = 0;
+  responses[0].on_device = true;
+  responses[2].on_device = true;
+  auto planned = plan_fusion(responses, 64 << 20);
+  EXPECT_EQ(groups(planned),
+            (std::vector<std::vector<std::string>>{{"d1", "d2"}, {"host"}, {"staged"}}));
+  EXPECT_TRUE(planned[0].on_device);
+}
+
 }  // namespace
 }  // namespace hvd

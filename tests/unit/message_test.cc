@@ -31,6 +31,8 @@ RequestList sample_requests() {
   d.group = "grads";
   d.group_size = 5;
   d.group_index = 2;
+  d.device = 1;
+  d.on_device = true;
   list.requests = {a, b, c, d};
   return list;
 }
@@ -42,6 +44,8 @@ ResponseList sample_responses() {
   fused.element_counts = {10, 0};
   fused.dtype = DataType::Int64;
   fused.reduce_op = ReduceOp::Product;
+  fused.device = 3;
+  fused.on_device = true;
   Response gather;
   gather.type = ResponseType::Allgather;
   gather.names = {"g"};
@@ -136,6 +140,17 @@ TEST(MessageTest, OutOfRangeEnumIsAnError) {
   auto parsed = RequestList::parse(bytes);
   ASSERT_FALSE(parsed.is_ok());
   EXPECT_NE(parsed.status().message().find("data type value 200"), std::string::npos)
+      << parsed.status().message();
+}
+
+TEST(MessageTest, AHostTensorMarkedOnDeviceIsAnError) {
+  RequestList list;
+  Request r;
+  r.on_device = true;  // device stays kCpuDevice
+  list.requests = {r};
+  auto parsed = RequestList::parse(list.serialize());
+  ASSERT_FALSE(parsed.is_ok());
+  EXPECT_NE(parsed.status().message().find("on-device flag 1 for device -1"), std::string::npos)
       << parsed.status().message();
 }
 

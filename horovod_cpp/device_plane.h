@@ -1,0 +1,74 @@
+// The GPU data plane as the background thread sees it: one device's stream, on which the
+// runtime queues an op's waits, copies and collective without waiting for any of them, and a
+// poll that tells the finalizer thread when they have run. It is CUDA- and NCCL-free, so the
+// runtime's device path (device_allreduce_executor.h) is tested on CPU against a simulated
+// device (tests/multirank/simulated_device.h). The CUDA + NCCL plane is not written yet
+// (issue 6): until it is, no build registers a factory, and CUDA tensors are staged through
+// host memory by the framework adapter.
+//
+// Thread: the background thread makes every call, in response order on every rank, except
+// that a Poll from completion() runs on the finalizer thread. A plane lives until the runtime
+// has stopped its finalizer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "collectives/mpi_context.h"
+#include "horovod_cpp/completion_finalizer.h"
+#include "horovod_cpp/data_type.h"
+#include "horovod_cpp/op_type.h"
+#include "horovod_cpp/status.h"
+
+namespace hvd {
+
+// The point on a user's stream after which an op's input holds its data (for CUDA: an event
+// recorded on the caller's current stream when the op was queued).
+class DeviceEvent {
+ public:
+  virtual ~DeviceEvent() = default;
+};
+
+class DevicePlane {
+ public:
+  virtual ~DevicePlane() = default;
+
+  virtual int device() const = 0;
+  // The timeline's name for this plane's collectives ("NCCL_ALLREDUCE").
+  virtual const char* allreduce_activity() const = 0;
+
+  // Each queues work on the plane's stream and returns at once; the stream runs it in order.
+  // An error is this rank's alone (a bad argument, no memory): the caller ends the job.
+  //
+  // The stream waits until `ready` has happened (no host thread waits).
+  virtual Status wait_for(const DeviceEvent& ready) = 0;
+  // At least `bytes` of device memory, kept and reused, grown when too small. Work already
+  // queued on the old buffer still runs first.
+  virtual StatusOr<void*> fusion_buffer(std::int64_t bytes) = 0;
+  // `bytes` of device memory that the stream fills with zeros before later work; freed when
+  // the last copy of the pointer goes (after the work that uses it has completed).
+  virtual StatusOr<std::shared_ptr<void>> zeroed(std::int64_t bytes) = 0;
+  // dst[i] = src[i] * factor for `count` elements (factor 1: a plain copy; src may be dst).
+  virtual Status scaled_copy(const void* src, void* dst, std::int64_t count, DataType dtype,
+                             double factor) = 0;
+  // Over every rank's plane. Average is the sum divided by the rank count (integers
+  // truncated toward zero, as on the host path).
+  virtual Status allreduce(const void* send, void* recv, std::int64_t count, DataType dtype,
+                           ReduceOp op) = 0;
+  // A poll for the finalizer: true once everything queued so far has run; an error when the
+  // device or a peer failed (later polls keep failing: the plane is then unusable).
+  virtual CompletionFinalizer::Poll completion() = 0;
+};
+
+// Makes this rank's plane on `device`. Collective: every rank calls it in the same response
+// (the first that runs on the GPU data plane), each with its own device.
+using DevicePlaneFactory =
+    std::function<StatusOr<std::unique_ptr<DevicePlane>>(int device, const MpiContext& mpi)>;
+
+// For runtimes started after the call (a test's simulated device). Thread-safe.
+void set_device_plane_factory(DevicePlaneFactory factory);
+// The factory set, or an empty function: then on-device tensors are an error at enqueue.
+DevicePlaneFactory device_plane_factory();
+
+}  // namespace hvd

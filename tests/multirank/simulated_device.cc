@@ -1,0 +1,211 @@
+#include "simulated_device.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <mpi.h>
+
+#include "collectives/mpi_allreduce.h"
+#include "collectives/scaled_copy.h"
+
+namespace hvd_test {
+
+SimulatedStream::SimulatedStream() : thread_([this] { run(); }) {}
+
+SimulatedStream::~SimulatedStream() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void SimulatedStream::enqueue(std::function<void()> work) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    work_.push_back(std::move(work));
+  }
+  cv_.notify_all();
+}
+
+void SimulatedStream::drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return work_.empty() && !busy_; });
+}
+
+void SimulatedStream::run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || !work_.empty(); });
+    if (work_.empty())
+      return;  // stopping, and everything ran
+    std::function<void()> work = std::move(work_.front());
+    work_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us_.load()));
+    work();
+    lock.lock();
+    busy_ = false;
+    cv_.notify_all();
+  }
+}
+
+std::shared_ptr<SimulatedEvent> record_event(SimulatedStream& stream) {
+  auto event = std::make_shared<SimulatedEvent>();
+  stream.enqueue([happened = event->happened_] { *happened = true; });
+  return event;
+}
+
+SimulatedDeviceControl& simulated_device() {
+  static SimulatedDeviceControl control;
+  return control;
+}
+
+namespace {
+
+// The first failure on the stream; read by the finalizer thread.
+class FailureState {
+ public:
+  void set(const std::string& message) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (message_.empty())
+      message_ = message;
+  }
+  std::string get() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return message_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string message_;
+};
+
+class SimulatedPlane : public hvd::DevicePlane {
+ public:
+  SimulatedPlane(int device, MPI_Comm comm, const hvd::MpiReductionOps* ops, int size)
+      : device_(device), comm_(comm), ops_(ops), size_(size) {}
+  ~SimulatedPlane() override {
+    stream_.drain();
+    MPI_Comm_free(&comm_);
+  }
+
+  int device() const override { return device_; }
+  const char* allreduce_activity() const override { return "SIMULATED_ALLREDUCE"; }
+
+  hvd::Status wait_for(const hvd::DeviceEvent& ready) override {
+    const auto* event = dynamic_cast<const SimulatedEvent*>(&ready);
+    if (event == nullptr)
+      return hvd::Status::error("simulated device: a ready event of another kind");
+    // The event's owner keeps it alive until the op completes, after this work has run.
+    enqueue([this, event] {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (!event->happened()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          failure_->set("simulated device: a ready event never happened");
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    });
+    return hvd::Status::ok();
+  }
+
+  hvd::StatusOr<void*> fusion_buffer(std::int64_t bytes) override {
+    if (static_cast<std::int64_t>(fusion_buffer_.size()) < bytes) {
+      stream_.drain();  // as cudaFree waits for the device
+      fusion_buffer_.assign(static_cast<size_t>(bytes), '\xff');
+    }
+    return static_cast<void*>(fusion_buffer_.data());
+  }
+
+  hvd::StatusOr<std::shared_ptr<void>> zeroed(std::int64_t bytes) override {
+    const auto size = static_cast<size_t>(std::max<std::int64_t>(bytes, 1));
+    std::shared_ptr<void> memory(new char[size], [](void* p) { delete[] static_cast<char*>(p); });
+    std::memset(memory.get(), 0xff, size);  // garbage until the stream zeroes it
+    enqueue([memory, size] { std::memset(memory.get(), 0, size); });
+    return memory;
+  }
+
+  hvd::Status scaled_copy(const void* src, void* dst, std::int64_t count, hvd::DataType dtype,
+                          double factor) override {
+    enqueue([=] { hvd::scaled_copy(src, dst, count, dtype, factor); });
+    return hvd::Status::ok();
+  }
+
+  hvd::Status allreduce(const void* send, void* recv, std::int64_t count, hvd::DataType dtype,
+                        hvd::ReduceOp op) override {
+    ++simulated_device().allreduce_calls;
+    // Decided when queued, so every rank of a test fails the same collective.
+    const bool fail = simulated_device().fail_next_allreduce.exchange(false);
+    enqueue([=] {
+      if (fail) {
+        failure_->set("simulated device failure (an asynchronous error, as NCCL reports one)");
+        return;
+      }
+      const hvd::ReduceOp mpi_op = op == hvd::ReduceOp::Average ? hvd::ReduceOp::Sum : op;
+      const hvd::Status status = hvd::mpi_allreduce(send, recv, count, dtype, mpi_op, comm_, *ops_);
+      if (!status.is_ok()) {
+        failure_->set(status.message());
+        return;
+      }
+      if (op != hvd::ReduceOp::Average)
+        return;
+      if (hvd::is_floating_point(dtype))
+        hvd::scaled_copy(recv, recv, count, dtype, 1.0 / size_);
+      else
+        hvd::divide_integers(recv, count, dtype, size_);
+    });
+    return hvd::Status::ok();
+  }
+
+  hvd::CompletionFinalizer::Poll completion() override {
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    enqueue([done] { *done = true; });
+    return [done, failure = failure_]() -> hvd::StatusOr<bool> {
+      const std::string failed = failure->get();
+      if (!failed.empty())
+        return hvd::Status::error(failed);
+      return done->load();
+    };
+  }
+
+ private:
+  // Once the device failed, nothing more runs on it (a failed NCCL communicator is aborted).
+  void enqueue(std::function<void()> work) {
+    stream_.set_delay(std::chrono::microseconds(simulated_device().stream_delay_us.load()));
+    stream_.enqueue([failure = failure_, work = std::move(work)] {
+      if (failure->get().empty())
+        work();
+    });
+  }
+
+  const int device_;
+  MPI_Comm comm_;
+  const hvd::MpiReductionOps* const ops_;
+  const int size_;
+  std::shared_ptr<FailureState> failure_ = std::make_shared<FailureState>();
+  std::vector<char> fusion_buffer_;
+  SimulatedStream stream_;  // last: its thread stops before the rest goes
+};
+
+}  // namespace
+
+void use_simulated_device() {
+  hvd::set_device_plane_factory(
+      [](int device,
+         const hvd::MpiContext& mpi) -> hvd::StatusOr<std::unique_ptr<hvd::DevicePlane>> {
+        MPI_Comm comm = MPI_COMM_NULL;
+        if (MPI_Comm_dup(mpi.data_comm(), &comm) != MPI_SUCCESS)
+          return hvd::Status::error("simulated device: MPI_Comm_dup failed");
+        ++simulated_device().planes_made;
+        simulated_device().plane_device = device;
+        return std::unique_ptr<hvd::DevicePlane>(
+            new SimulatedPlane(device, comm, &mpi.reduction_ops(), mpi.topology().size));
+      });
+}
+
+}  // namespace hvd_test
