@@ -305,6 +305,16 @@ Status NcclCommunicator::wait(cudaStream_t stream, std::chrono::milliseconds lim
   }
 }
 
+Status NcclCommunicator::async_error() const {
+  ncclResult_t state = ncclSuccess;
+  const ncclResult_t polled = ncclCommGetAsyncError(comm_, &state);
+  if (polled != ncclSuccess)
+    return Status::error(nccl_error(comm_, polled, "ncclCommGetAsyncError"));
+  if (state != ncclSuccess && state != ncclInProgress)
+    return Status::error(nccl_error(comm_, state, "a NCCL collective"));
+  return Status::ok();
+}
+
 #undef HVD_NCCL_USABLE
 
 }  // namespace hvd

@@ -63,6 +63,11 @@ class NcclCommunicator {
   // peer), or `limit` passes (then it aborts the communicator: the stream may never drain).
   Status wait(cudaStream_t stream, std::chrono::milliseconds limit);
 
+  // An asynchronous error of the communicator (a failed peer), without waiting. Safe from
+  // another thread while the owner queues work (the finalizer polls it, as PyTorch's
+  // watchdog does); it does not abort the communicator.
+  Status async_error() const;
+
   // The NCCL type of a horovod_cpp dtype (Bool moves as bytes); an error for none.
   static StatusOr<ncclDataType_t> nccl_type(DataType dtype);
 

@@ -45,7 +45,7 @@ grep -q "HOROVOD_CPP_WITH_NCCL:BOOL=ON" "$build/CMakeCache.txt" || {
   exit 1
 }
 echo "== build"
-cmake --build "$build" -j "$(nproc)" --target nccl_communicator_test torch_cuda_test
+cmake --build "$build" -j "$(nproc)" --target nccl_communicator_test cuda_device_plane_test torch_cuda_test
 echo "== GPU tests"
 nvidia-smi -L 2>/dev/null || true
 (cd "$build" && ctest -L gpu --output-on-failure)

@@ -1,0 +1,156 @@
+#include "collectives/cuda_device_plane.h"
+
+#include <string>
+
+#include "collectives/cuda_check.h"
+#include "collectives/device_scaled_copy.h"
+
+namespace hvd {
+namespace {
+
+// Joining the NCCL communicator; a peer that never joins makes it an error after this.
+constexpr std::chrono::seconds kJoinLimit{120};
+
+}  // namespace
+
+StatusOr<std::shared_ptr<const CudaReadyEvent>> CudaReadyEvent::record(int device,
+                                                                       cudaStream_t stream) {
+  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
+  cudaEvent_t event = nullptr;
+  HVD_RETURN_IF_CUDA_ERROR(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+  std::shared_ptr<const CudaReadyEvent> ready(new CudaReadyEvent(event));
+  HVD_RETURN_IF_CUDA_ERROR(cudaEventRecord(event, stream));
+  return ready;
+}
+
+CudaReadyEvent::~CudaReadyEvent() {
+  cudaEventDestroy(event_);
+}
+
+StatusOr<std::unique_ptr<DevicePlane>> CudaDevicePlane::create(int device, const MpiContext& mpi) {
+  const int rank = mpi.topology().rank;
+  int visible = 0;
+  const cudaError_t counted = cudaGetDeviceCount(&visible);
+  // Every rank must reach the communicator's device check, which is collective: a rank
+  // without its device says so there rather than leaving the others waiting.
+  std::string problem;
+  if (counted != cudaSuccess) {
+    problem = "rank " + std::to_string(rank) + " sees no CUDA device (" +
+              cudaGetErrorString(counted) + ")";
+  } else if (device >= visible) {
+    problem = "rank " + std::to_string(rank) + " (local rank " +
+              std::to_string(mpi.topology().local_rank) + ") selects GPU " +
+              std::to_string(device) + ", but only " + std::to_string(visible) +
+              " are visible to it";
+  }
+  if (!problem.empty())
+    return Status::error(problem);
+  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
+  cudaStream_t stream = nullptr;
+  HVD_RETURN_IF_CUDA_ERROR(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  StatusOr<std::unique_ptr<NcclCommunicator>> nccl =
+      NcclCommunicator::create(mpi.data_comm(), device, kJoinLimit);
+  if (!nccl.is_ok()) {
+    cudaStreamDestroy(stream);
+    return nccl.status();
+  }
+  return std::unique_ptr<DevicePlane>(new CudaDevicePlane(device, stream, std::move(nccl).value()));
+}
+
+CudaDevicePlane::CudaDevicePlane(int device, cudaStream_t stream,
+                                 std::unique_ptr<NcclCommunicator> nccl)
+    : device_(device), stream_(stream), nccl_(std::make_shared<Nccl>()) {
+  MutexLock lock(&nccl_->mu);
+  nccl_->communicator = std::move(nccl);
+}
+
+CudaDevicePlane::~CudaDevicePlane() {
+  cudaSetDevice(device_);
+  cudaStreamSynchronize(stream_);
+  if (fusion_buffer_ != nullptr)
+    cudaFree(fusion_buffer_);
+  cudaStreamDestroy(stream_);
+  MutexLock lock(&nccl_->mu);
+  nccl_->communicator.reset();
+}
+
+Status CudaDevicePlane::wait_for(const DeviceEvent& ready) {
+  const auto* event = dynamic_cast<const CudaReadyEvent*>(&ready);
+  if (event == nullptr)
+    return Status::error("internal: a ready event that is not a CUDA event");
+  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(cudaStreamWaitEvent(stream_, event->event(), 0));
+  return Status::ok();
+}
+
+StatusOr<void*> CudaDevicePlane::fusion_buffer(std::int64_t bytes) {
+  if (bytes <= fusion_bytes_)
+    return fusion_buffer_;
+  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  if (fusion_buffer_ != nullptr) {
+    // cudaFree waits for the device, so work queued on the old buffer runs first.
+    HVD_RETURN_IF_CUDA_ERROR(cudaFree(fusion_buffer_));
+    fusion_buffer_ = nullptr;
+    fusion_bytes_ = 0;
+  }
+  HVD_RETURN_IF_CUDA_ERROR(cudaMalloc(&fusion_buffer_, static_cast<size_t>(bytes)));
+  fusion_bytes_ = bytes;
+  return fusion_buffer_;
+}
+
+StatusOr<std::shared_ptr<void>> CudaDevicePlane::zeroed(std::int64_t bytes) {
+  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  const auto size = static_cast<size_t>(std::max<std::int64_t>(bytes, 1));
+  void* memory = nullptr;
+  HVD_RETURN_IF_CUDA_ERROR(cudaMalloc(&memory, size));
+  const int device = device_;
+  std::shared_ptr<void> owned(memory, [device](void* p) {
+    cudaSetDevice(device);
+    cudaFree(p);
+  });
+  HVD_RETURN_IF_CUDA_ERROR(cudaMemsetAsync(memory, 0, size, stream_));
+  return owned;
+}
+
+Status CudaDevicePlane::scaled_copy(const void* src, void* dst, std::int64_t count, DataType dtype,
+                                    double factor) {
+  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(launch_scaled_copy(src, dst, count, dtype, factor, stream_));
+  return Status::ok();
+}
+
+Status CudaDevicePlane::allreduce(const void* send, void* recv, std::int64_t count, DataType dtype,
+                                  ReduceOp op) {
+  MutexLock lock(&nccl_->mu);
+  return nccl_->communicator->allreduce(send, recv, static_cast<std::size_t>(count), dtype, op,
+                                        /*premultiply=*/1.0, stream_);
+}
+
+CompletionFinalizer::Poll CudaDevicePlane::completion() {
+  cudaEvent_t event = nullptr;
+  cudaError_t made = cudaSetDevice(device_);
+  if (made == cudaSuccess)
+    made = cudaEventCreateWithFlags(&event, cudaEventDisableTiming);
+  if (made == cudaSuccess)
+    made = cudaEventRecord(event, stream_);
+  if (made != cudaSuccess) {
+    if (event != nullptr)
+      cudaEventDestroy(event);
+    const Status failed = HVD_CUDA_STATUS(made);
+    return [failed]() -> StatusOr<bool> { return failed; };
+  }
+  std::shared_ptr<CUevent_st> done(event, [](cudaEvent_t e) { cudaEventDestroy(e); });
+  return [done, nccl = nccl_]() -> StatusOr<bool> {
+    const cudaError_t state = cudaEventQuery(done.get());
+    if (state == cudaSuccess)
+      return true;
+    if (state != cudaErrorNotReady)
+      return HVD_CUDA_STATUS(state);
+    // Still running: a collective waiting for a peer that failed would never finish.
+    MutexLock lock(&nccl->mu);
+    HVD_RETURN_IF_ERROR(nccl->communicator->async_error());
+    return false;
+  };
+}
+
+}  // namespace hvd

@@ -1,0 +1,71 @@
+// The GPU data plane on CUDA and NCCL (device_plane.h): one non-blocking stream per rank on
+// its device, a device fusion buffer, scaled copies as kernels (device_scaled_copy.h), and
+// collectives through NcclCommunicator. Completion is a CUDA event recorded after each op,
+// polled with NCCL's asynchronous error so that a failed peer is an error, not a hang.
+// Only compiled with HOROVOD_CPP_WITH_NCCL. Not yet registered with the runtime, and not yet
+// run on a GPU (issue 6): tests/gpu/cuda_device_plane_test.cc is its first check.
+//
+// Thread: the DevicePlane contract. The NCCL communicator is shared by the background thread
+// (queueing) and the finalizer (polling its asynchronous error) under one mutex, because an
+// error in a call aborts and frees the communicator.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <memory>
+
+#include "collectives/nccl_communicator.h"
+#include "horovod_cpp/device_plane.h"
+#include "horovod_cpp/mutex.h"
+
+namespace hvd {
+
+// An op's input is ready: an event recorded on the caller's stream.
+class CudaReadyEvent : public DeviceEvent {
+ public:
+  // Records on `stream` of `device` (the caller's current stream when the op is queued).
+  static StatusOr<std::shared_ptr<const CudaReadyEvent>> record(int device, cudaStream_t stream);
+  ~CudaReadyEvent() override;
+  CudaReadyEvent(const CudaReadyEvent&) = delete;
+  CudaReadyEvent& operator=(const CudaReadyEvent&) = delete;
+
+  cudaEvent_t event() const { return event_; }
+
+ private:
+  explicit CudaReadyEvent(cudaEvent_t event) : event_(event) {}
+  cudaEvent_t event_;
+};
+
+class CudaDevicePlane : public DevicePlane {
+ public:
+  // A DevicePlaneFactory. Collective (the NCCL communicator): errors name this rank's device
+  // and the visible device count, or the ranks that share a GPU.
+  static StatusOr<std::unique_ptr<DevicePlane>> create(int device, const MpiContext& mpi);
+  ~CudaDevicePlane() override;  // waits for the stream, then frees
+
+  int device() const override { return device_; }
+  const char* allreduce_activity() const override { return "NCCL_ALLREDUCE"; }
+  Status wait_for(const DeviceEvent& ready) override;
+  StatusOr<void*> fusion_buffer(std::int64_t bytes) override;
+  StatusOr<std::shared_ptr<void>> zeroed(std::int64_t bytes) override;
+  Status scaled_copy(const void* src, void* dst, std::int64_t count, DataType dtype,
+                     double factor) override;
+  Status allreduce(const void* send, void* recv, std::int64_t count, DataType dtype,
+                   ReduceOp op) override;
+  CompletionFinalizer::Poll completion() override;
+
+ private:
+  struct Nccl {
+    Mutex mu;
+    std::unique_ptr<NcclCommunicator> communicator HVD_GUARDED_BY(mu);
+  };
+  CudaDevicePlane(int device, cudaStream_t stream, std::unique_ptr<NcclCommunicator> nccl);
+
+  const int device_;
+  const cudaStream_t stream_;
+  const std::shared_ptr<Nccl> nccl_;
+  void* fusion_buffer_ = nullptr;
+  std::int64_t fusion_bytes_ = 0;
+};
+
+}  // namespace hvd

@@ -1,0 +1,187 @@
+// The CUDA + NCCL data plane (collectives/cuda_device_plane.h) on a real device, one rank:
+// the scaled-copy kernel against the host's scaled_copy for every dtype (the same bytes), an
+// allreduce that waits for a ready event recorded on another stream, zeroed memory, the
+// fusion buffer growing, and completion polls. Without a visible CUDA device it exits 77
+// (ctest: skipped) and says why.
+#include "collectives/cuda_device_plane.h"
+
+#include <cuda_runtime_api.h>
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include "collectives/cuda_devices.h"
+#include "collectives/half.h"
+#include "collectives/mpi_context.h"
+#include "collectives/scaled_copy.h"
+
+namespace hvd {
+namespace {
+
+std::unique_ptr<MpiContext> g_mpi;
+
+// Polls until the plane's queued work has run; fails the test on an error or after 60 s.
+void finish(DevicePlane& plane) {
+  CompletionFinalizer::Poll poll = plane.completion();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    StatusOr<bool> done = poll();
+    ASSERT_TRUE(done.is_ok()) << done.status().message();
+    if (done.value())
+      return;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the device never finished";
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+struct DeviceBytes {
+  explicit DeviceBytes(size_t n) : size(n) { EXPECT_EQ(cudaMalloc(&ptr, n ? n : 1), cudaSuccess); }
+  ~DeviceBytes() { cudaFree(ptr); }
+  void* ptr = nullptr;
+  size_t size;
+};
+
+std::unique_ptr<DevicePlane> make_plane() {
+  auto plane = CudaDevicePlane::create(0, *g_mpi);
+  EXPECT_TRUE(plane.is_ok()) << plane.status().message();
+  return plane.is_ok() ? std::move(plane).value() : nullptr;
+}
+
+// Host bytes of `values` in `dtype`, through the host's own conversion (scaled_copy from
+// doubles is not available, so go through float64 and a host scaled copy of factor 1).
+std::vector<unsigned char> host_values(DataType dtype, size_t n) {
+  std::vector<unsigned char> bytes(n * element_size_bytes(dtype));
+  for (size_t i = 0; i < n; ++i) {
+    const double v = (static_cast<double>(i % 11) - 5.0) * (i % 2 ? 1.0 : 37.25) +
+                     (i % 7 == 0 ? 1e10 : 0.0);  // some beyond every integer range but int64
+    unsigned char* out = bytes.data() + i * element_size_bytes(dtype);
+    switch (dtype) {
+      case DataType::UInt8:
+        *out = static_cast<std::uint8_t>(static_cast<int>(v) & 0xff);
+        break;
+      case DataType::Int8:
+        *reinterpret_cast<std::int8_t*>(out) = static_cast<std::int8_t>(static_cast<int>(v) % 100);
+        break;
+      case DataType::Int32:
+        *reinterpret_cast<std::int32_t*>(out) = static_cast<std::int32_t>(v / 8);
+        break;
+      case DataType::Int64:
+        *reinterpret_cast<std::int64_t*>(out) = static_cast<std::int64_t>(v * 1e8);
+        break;
+      case DataType::Float16:
+        *reinterpret_cast<std::uint16_t*>(out) = float_to_float16(static_cast<float>(v / 1e7));
+        break;
+      case DataType::BFloat16:
+        *reinterpret_cast<std::uint16_t*>(out) = float_to_bfloat16(static_cast<float>(v));
+        break;
+      case DataType::Float32:
+        *reinterpret_cast<float*>(out) = static_cast<float>(v);
+        break;
+      case DataType::Float64:
+        *reinterpret_cast<double*>(out) = v;
+        break;
+      case DataType::Bool:
+        break;
+    }
+  }
+  return bytes;
+}
+
+TEST(CudaDevicePlane, ScaledCopyMatchesTheHostBitForBit) {
+  auto plane = make_plane();
+  ASSERT_NE(plane, nullptr);
+  const size_t n = 100003;  // more than one block per thread of the grid-stride loop
+  for (DataType dtype :
+       {DataType::UInt8, DataType::Int8, DataType::Int32, DataType::Int64, DataType::Float16,
+        DataType::BFloat16, DataType::Float32, DataType::Float64}) {
+    for (double factor : {1.0, 0.5, 3.0, -1.75, 1e12}) {
+      const std::vector<unsigned char> in = host_values(dtype, n);
+      std::vector<unsigned char> want(in.size());
+      scaled_copy(in.data(), want.data(), static_cast<std::int64_t>(n), dtype, factor);
+      DeviceBytes src(in.size()), dst(in.size());
+      ASSERT_EQ(cudaMemcpy(src.ptr, in.data(), in.size(), cudaMemcpyHostToDevice), cudaSuccess);
+      ASSERT_TRUE(plane->scaled_copy(src.ptr, dst.ptr, static_cast<std::int64_t>(n), dtype, factor)
+                      .is_ok());
+      finish(*plane);
+      std::vector<unsigned char> got(in.size());
+      ASSERT_EQ(cudaMemcpy(got.data(), dst.ptr, got.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+      EXPECT_EQ(got, want) << data_type_name(dtype) << " x " << factor;
+    }
+  }
+}
+
+TEST(CudaDevicePlane, AllreduceWaitsForTheReadyEventAndZeroedIsZero) {
+  auto plane = make_plane();
+  ASSERT_NE(plane, nullptr);
+  const size_t n = 1 << 20;
+  std::vector<float> host(n);
+  for (size_t i = 0; i < n; ++i)
+    host[i] = static_cast<float>(i % 13);
+  DeviceBytes input(n * sizeof(float)), output(n * sizeof(float));
+  ASSERT_EQ(cudaMemset(input.ptr, 0xff, input.size), cudaSuccess);
+  cudaStream_t user = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&user, cudaStreamNonBlocking), cudaSuccess);
+  // The input arrives on the user's stream; only the event orders the plane after it.
+  ASSERT_EQ(cudaMemcpyAsync(input.ptr, host.data(), input.size, cudaMemcpyHostToDevice, user),
+            cudaSuccess);
+  auto ready = CudaReadyEvent::record(0, user);
+  ASSERT_TRUE(ready.is_ok()) << ready.status().message();
+  ASSERT_TRUE(plane->wait_for(*ready.value()).is_ok());
+  auto buffer = plane->fusion_buffer(static_cast<std::int64_t>(input.size));
+  ASSERT_TRUE(buffer.is_ok()) << buffer.status().message();
+  ASSERT_TRUE(plane->scaled_copy(input.ptr, buffer.value(), n, DataType::Float32, 2.0).is_ok());
+  ASSERT_TRUE(
+      plane->allreduce(buffer.value(), buffer.value(), n, DataType::Float32, ReduceOp::Average)
+          .is_ok());
+  ASSERT_TRUE(plane->scaled_copy(buffer.value(), output.ptr, n, DataType::Float32, 1.0).is_ok());
+  auto zeros = plane->zeroed(4096);
+  ASSERT_TRUE(zeros.is_ok()) << zeros.status().message();
+  finish(*plane);
+  std::vector<float> got(n);
+  ASSERT_EQ(cudaMemcpy(got.data(), output.ptr, output.size, cudaMemcpyDeviceToHost), cudaSuccess);
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(got[i], 2.0f * host[i]) << "element " << i;  // one rank: the average is itself
+  std::vector<unsigned char> zero_bytes(4096, 1);
+  ASSERT_EQ(cudaMemcpy(zero_bytes.data(), zeros.value().get(), 4096, cudaMemcpyDeviceToHost),
+            cudaSuccess);
+  EXPECT_EQ(zero_bytes, std::vector<unsigned char>(4096, 0));
+  // A larger buffer replaces the old one only after the work queued on it.
+  auto bigger = plane->fusion_buffer(static_cast<std::int64_t>(input.size) * 2);
+  ASSERT_TRUE(bigger.is_ok()) << bigger.status().message();
+  cudaStreamDestroy(user);
+}
+
+TEST(CudaDevicePlane, ADeviceBeyondTheVisibleOnesIsAnErrorNamingBoth) {
+  auto plane = CudaDevicePlane::create(visible_cuda_devices().count, *g_mpi);
+  ASSERT_FALSE(plane.is_ok());
+  EXPECT_NE(
+      plane.status().message().find("selects GPU " + std::to_string(visible_cuda_devices().count)),
+      std::string::npos)
+      << plane.status().message();
+}
+
+}  // namespace
+}  // namespace hvd
+
+int main(int argc, char** argv) {
+  const hvd::CudaDevices devices = hvd::visible_cuda_devices();
+  if (devices.count == 0) {
+    std::printf("SKIPPED: no CUDA device: %s\n", devices.why_none.c_str());
+    return 77;
+  }
+  auto mpi = hvd::MpiContext::create();
+  if (!mpi.is_ok()) {
+    std::printf("MPI: %s\n", mpi.status().message().c_str());
+    return 1;
+  }
+  hvd::g_mpi = std::move(mpi).value();
+  ::testing::InitGoogleTest(&argc, argv);
+  const int result = RUN_ALL_TESTS();
+  hvd::g_mpi.reset();  // finalizes MPI
+  return result;
+}
