@@ -3,6 +3,7 @@
 #include <string>
 
 #include "collectives/cuda_check.h"
+#include "collectives/cuda_ready_event.h"
 #include "collectives/device_scaled_copy.h"
 
 namespace hvd {
@@ -21,6 +22,13 @@ StatusOr<std::shared_ptr<const CudaReadyEvent>> CudaReadyEvent::record(int devic
   std::shared_ptr<const CudaReadyEvent> ready(new CudaReadyEvent(event));
   HVD_RETURN_IF_CUDA_ERROR(cudaEventRecord(event, stream));
   return ready;
+}
+
+StatusOr<std::shared_ptr<const DeviceEvent>> record_cuda_ready_event(int device,
+                                                                     cudaStream_t stream) {
+  HVD_ASSIGN_OR_RETURN(std::shared_ptr<const CudaReadyEvent> event,
+                       CudaReadyEvent::record(device, stream));
+  return std::shared_ptr<const DeviceEvent>(std::move(event));
 }
 
 CudaReadyEvent::~CudaReadyEvent() {

@@ -51,14 +51,17 @@ int cross_size() {
 bool mpi_built() {
   return true;
 }
-// Whether CUDA tensors run on GPUs: not yet. The NCCL communicator is compiled whenever CUDA
-// and NCCL are found (HOROVOD_CPP_WITH_NCCL), but the runtime does not route CUDA tensors to
-// it, so saying "built" would promise what a user cannot use (issue 6).
+// Whether CUDA tensors run on the GPU data plane (CUDA + NCCL): only where LibTorch has CUDA
+// too (HOROVOD_CPP_TORCH_CUDA_PLANE in CMakeLists.txt). Elsewhere the NCCL communicator may be
+// compiled, but no CUDA tensor can reach it, so "built" would promise what a user cannot use.
+#ifndef HVD_CUDA_PLANE_BUILT
+#define HVD_CUDA_PLANE_BUILT 0
+#endif
 bool nccl_built() {
-  return false;
+  return HVD_CUDA_PLANE_BUILT != 0;
 }
 bool cuda_built() {
-  return false;
+  return HVD_CUDA_PLANE_BUILT != 0;
 }
 
 void start_timeline(const std::string& path, bool mark_cycles) {

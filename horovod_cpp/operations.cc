@@ -38,4 +38,9 @@ StatusOr<int> runtime_size(const char* caller) {
   return runtime->topology().size;
 }
 
+StatusOr<bool> device_plane_enabled(const char* caller) {
+  HVD_ASSIGN_OR_RETURN(std::shared_ptr<Runtime> runtime, current_runtime(caller));
+  return runtime->device_plane_enabled();
+}
+
 }  // namespace hvd

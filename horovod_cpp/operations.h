@@ -23,5 +23,8 @@ StatusOr<bool> poll_handle(Handle handle);
 Status wait_handle(Handle handle, const std::string& what);
 // The rank count of the live runtime, for local argument checks.
 StatusOr<int> runtime_size(const char* caller);
+// Whether CUDA tensors go to the GPU data plane (a plane is built in and
+// HOROVOD_GPU_OPERATIONS=NCCL), rather than being staged through host memory.
+StatusOr<bool> device_plane_enabled(const char* caller);
 
 }  // namespace hvd

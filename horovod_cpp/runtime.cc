@@ -226,6 +226,10 @@ Status Runtime::check_on_device(const TensorTableEntry& entry) {
     return Status::error(what + " is in the memory of GPU " + std::to_string(entry.device) +
                          ", but this process has no GPU data plane");
   }
+  if (!settings_.gpu_operations_nccl) {
+    return Status::error(what + " is in GPU memory, but HOROVOD_GPU_OPERATIONS=MPI stages GPU " +
+                         "tensors through host memory");
+  }
   if (entry.op != OpType::Allreduce) {
     return Status::error(what + " is in GPU memory, and only allreduce runs on the GPU data " +
                          "plane so far");

@@ -66,6 +66,10 @@ class Runtime {
     return s;
   }
   bool owns_mpi() const { return owns_mpi_; }
+  // Thread-safe. On-device entries are accepted (device_plane.h).
+  bool device_plane_enabled() const {
+    return device_plane_factory_ && settings_.gpu_operations_nccl;
+  }
 
   // Thread: user threads. Rank 0 records (one file for the job, as in Horovod); elsewhere
   // these do nothing.

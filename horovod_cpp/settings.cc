@@ -153,6 +153,15 @@ StatusOr<Settings> Settings::from_environment(const EnvLookup& lookup) {
   if (value_of("HOROVOD_MALLOC_TUNING", &text)) {
     HVD_ASSIGN_OR_RETURN(s.malloc_tuning, parse_bool("HOROVOD_MALLOC_TUNING", text));
   }
+  if (value_of("HOROVOD_GPU_OPERATIONS", &text)) {
+    std::string upper;
+    for (char c : text)
+      upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (upper != "NCCL" && upper != "MPI") {
+      return Status::error("HOROVOD_GPU_OPERATIONS='" + text + "': expected NCCL or MPI");
+    }
+    s.gpu_operations_nccl = upper == "NCCL";
+  }
   if (value_of("HOROVOD_LOG_LEVEL", &text)) {
     HVD_ASSIGN_OR_RETURN(s.log_level, parse_log_level("HOROVOD_LOG_LEVEL", text));
   }
@@ -180,6 +189,7 @@ std::string Settings::describe() const {
       << "  HOROVOD_STALL_SHUTDOWN_TIME_SECONDS = " << stall_shutdown_time.count() << " s"
       << (stall_shutdown_time.count() == 0 ? " (off)" : "") << "\n"
       << "  HOROVOD_MALLOC_TUNING = " << (malloc_tuning ? "1" : "0") << "\n"
+      << "  HOROVOD_GPU_OPERATIONS = " << (gpu_operations_nccl ? "NCCL" : "MPI") << "\n"
       << "  HOROVOD_LOG_LEVEL = " << log_level_name(log_level);
   return out.str();
 }
@@ -187,7 +197,8 @@ std::string Settings::describe() const {
 std::vector<Settings::Shared> Settings::shared() const {
   return {{"HOROVOD_FUSION_THRESHOLD", fusion_threshold_bytes},
           {"HOROVOD_CACHE_CAPACITY", cache_capacity},
-          {"HOROVOD_AUTOTUNE", autotune ? 1 : 0}};
+          {"HOROVOD_AUTOTUNE", autotune ? 1 : 0},
+          {"HOROVOD_GPU_OPERATIONS (1 = NCCL, 0 = MPI)", gpu_operations_nccl ? 1 : 0}};
 }
 
 Status check_shared_settings(const std::vector<const char*>& names,

@@ -37,6 +37,10 @@ struct Settings {
   bool stall_check_disabled = false;
   // HOROVOD_MALLOC_TUNING: fix glibc's mmap/trim thresholds at init (allocator_tuning.h).
   bool malloc_tuning = true;
+  // HOROVOD_GPU_OPERATIONS: NCCL (default: CUDA tensors run on the GPU data plane where this
+  // build has one) or MPI (staged through host memory and reduced with MPI: how several ranks
+  // share one GPU, which NCCL refuses).
+  bool gpu_operations_nccl = true;
   // HOROVOD_LOG_LEVEL: trace, debug, info, warning, error, fatal.
   LogLevel log_level = LogLevel::Warning;
 

@@ -4,6 +4,12 @@
 #include <mutex>
 #include <unordered_map>
 
+#if HVD_TORCH_CUDA_PLANE
+#include <c10/cuda/CUDAStream.h>
+
+#include "collectives/cuda_ready_event.h"
+#endif
+
 namespace hvd {
 namespace {
 
@@ -90,6 +96,36 @@ torch::Tensor host_contiguous(const torch::Tensor& t) {
   if (t.is_cpu())
     return t.contiguous();
   return t.to(torch::kCPU, /*non_blocking=*/false, /*copy=*/false).contiguous();
+}
+
+bool on_device_plane(const torch::Tensor& t, const char* caller) {
+#if HVD_TORCH_CUDA_PLANE
+  if (!t.is_cuda())
+    return false;
+  StatusOr<bool> enabled = device_plane_enabled(caller);
+  throw_if_error(enabled.status());
+  return enabled.value();
+#else
+  (void)t;
+  (void)caller;
+  return false;
+#endif
+}
+
+void set_on_device(TensorTableEntry* entry, const torch::Tensor& t) {
+#if HVD_TORCH_CUDA_PLANE
+  const int device = t.device().index();
+  entry->device = device;
+  entry->on_device = true;
+  StatusOr<std::shared_ptr<const DeviceEvent>> ready =
+      record_cuda_ready_event(device, c10::cuda::getCurrentCUDAStream(device).stream());
+  throw_if_error(ready.status().with_context("recording the input's ready event"));
+  entry->ready = std::move(ready).value();
+#else
+  (void)entry;
+  (void)t;
+  fail("internal: this build has no GPU data plane");
+#endif
 }
 
 torch::Tensor host_empty_like(const torch::Tensor& t) {

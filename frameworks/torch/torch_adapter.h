@@ -37,10 +37,23 @@ DataType to_data_type(const torch::Tensor& t, const char* caller);
 // hvd::Error unless `t` is defined and on a device this build handles (CPU, CUDA).
 void check_tensor(const torch::Tensor& t, const char* caller);
 
-// Host staging: the background thread works on host memory only, so a CUDA tensor's data is
-// copied to the host when the op is queued and its result copied back by synchronize(), both
-// on the caller's current CUDA stream (the copy to the host waits for the work queued before
-// it there). This is the whole GPU path until the NCCL data plane is wired in (issue 6).
+// CUDA tensors take one of two paths, the same on every rank (HOROVOD_GPU_OPERATIONS is a
+// shared setting, and the coordinator compares each tensor's data plane):
+// - The GPU data plane (device_plane.h; allreduce only so far): the entry reads and writes
+//   device memory, and the plane's stream waits for an event recorded on the caller's
+//   current stream when the op was queued. synchronize() returns once the device has run the
+//   op, so the result is usable on any stream.
+// - Host staging (no plane built, HOROVOD_GPU_OPERATIONS=MPI, the other ops): the data is
+//   copied to the host when the op is queued and the result copied back by synchronize(),
+//   both on the caller's current CUDA stream (the copy to the host waits for the work queued
+//   before it there).
+//
+// Whether `t` takes the GPU data plane (false for CPU tensors).
+bool on_device_plane(const torch::Tensor& t, const char* caller);
+// Marks `entry` as reading and writing t's device memory, ready once the work queued so far
+// on the caller's current stream has run. Only where on_device_plane(t).
+void set_on_device(TensorTableEntry* entry, const torch::Tensor& t);
+
 // `t` itself if it is a contiguous CPU tensor, else a contiguous host copy.
 torch::Tensor host_contiguous(const torch::Tensor& t);
 // A new contiguous host tensor with t's shape and dtype.

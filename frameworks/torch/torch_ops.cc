@@ -5,8 +5,8 @@
 namespace hvd {
 namespace {
 
-// What the coordinator compares across ranks as the device kind (the data itself is staged in
-// host memory either way).
+// What the coordinator compares across ranks as the device kind (with the data plane: see
+// torch_adapter.h).
 int device_index(const torch::Tensor& t) {
   return t.is_cuda() ? t.device().index() : kCpuDevice;
 }
@@ -32,6 +32,26 @@ Handle enqueue_allreduce(const torch::Tensor& source, torch::Tensor output,
   entry.output = output.data_ptr();
   TorchOpState state;
   state.input = std::move(input);
+  state.output = std::move(output);
+  state.copy_back_to = std::move(copy_back_to);
+  return submit(std::move(entry), std::move(state), caller, args.name);
+}
+
+// On the GPU data plane: `input` and `output` are contiguous CUDA tensors; synchronize()
+// copies `output` into `copy_back_to` when that is another tensor.
+Handle enqueue_allreduce_on_device(const torch::Tensor& input, torch::Tensor output,
+                                   torch::Tensor copy_back_to, const AllreduceArgs& args,
+                                   const char* caller) {
+  const DataType dtype = to_data_type(input, caller);
+  check_reducible(dtype, caller);
+  TensorTableEntry entry = entry_for(input, OpType::Allreduce, dtype, args.name);
+  set_on_device(&entry, input);  // after contiguous(): the event covers that copy too
+  entry.reduce_op = args.op;
+  entry.prescale = args.prescale;
+  entry.postscale = args.postscale;
+  entry.output = output.data_ptr();
+  TorchOpState state;
+  state.input = input;
   state.output = std::move(output);
   state.copy_back_to = std::move(copy_back_to);
   return submit(std::move(entry), std::move(state), caller, args.name);
@@ -87,6 +107,12 @@ Handle allreduce_async(const torch::Tensor& t, ReduceOp op, const std::string& n
                        double prescale_factor, double postscale_factor) {
   const char* caller = "hvd::allreduce_async()";
   check_tensor(t, caller);
+  if (on_device_plane(t, caller)) {
+    torch::Tensor input = t.contiguous();
+    return enqueue_allreduce_on_device(
+        input, torch::empty_like(input, torch::MemoryFormat::Contiguous), torch::Tensor(),
+        {op, name, prescale_factor, postscale_factor}, caller);
+  }
   auto [output, on_device] = output_for(t);
   return enqueue_allreduce(t, output, on_device, {op, name, prescale_factor, postscale_factor},
                            caller);
@@ -95,6 +121,12 @@ Handle allreduce_async(const torch::Tensor& t, ReduceOp op, const std::string& n
 Handle allreduce_async_(torch::Tensor& t, ReduceOp op, const std::string& name,
                         double prescale_factor, double postscale_factor) {
   const char* caller = "hvd::allreduce_async_()";
+  check_tensor(t, caller);
+  if (on_device_plane(t, caller)) {
+    torch::Tensor work = t.contiguous();  // t itself when it is contiguous
+    return enqueue_allreduce_on_device(work, work, t, {op, name, prescale_factor, postscale_factor},
+                                       caller);
+  }
   return enqueue_in_place(t, caller, [&](const torch::Tensor& work) {
     return enqueue_allreduce(work, work, t, {op, name, prescale_factor, postscale_factor}, caller);
   });
@@ -160,13 +192,16 @@ std::vector<torch::Tensor> grouped_allreduce(const std::vector<torch::Tensor>& t
     check_tensor(ts[i], member_caller.c_str());
     const DataType dtype = to_data_type(ts[i], member_caller.c_str());
     check_reducible(dtype, member_caller.c_str());
-    torch::Tensor input = host_contiguous(ts[i]);
+    const bool on_device = on_device_plane(ts[i], member_caller.c_str());
+    torch::Tensor input = on_device ? ts[i].contiguous() : host_contiguous(ts[i]);
     TensorTableEntry entry = entry_for(input, OpType::Allreduce, dtype, "");
     entry.device = device_index(ts[i]);
+    if (on_device)
+      set_on_device(&entry, input);
     entry.reduce_op = op;
     TorchOpState state;
-    state.output = torch::empty_like(input);
-    if (!ts[i].is_cpu())
+    state.output = torch::empty_like(input, torch::MemoryFormat::Contiguous);
+    if (!ts[i].is_cpu() && !on_device)
       state.copy_back_to = torch::empty_like(ts[i], torch::MemoryFormat::Contiguous);
     entry.output = state.output.data_ptr();
     state.input = std::move(input);

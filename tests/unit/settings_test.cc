@@ -24,6 +24,7 @@ TEST(SettingsTest, DefaultsWhenNothingIsSet) {
   EXPECT_EQ(s.value().log_level, LogLevel::Warning);
   EXPECT_TRUE(s.value().timeline_path.empty());
   EXPECT_TRUE(s.value().malloc_tuning);
+  EXPECT_TRUE(s.value().gpu_operations_nccl);
 }
 
 TEST(SettingsTest, ReadsEveryVariable) {
@@ -38,6 +39,7 @@ TEST(SettingsTest, ReadsEveryVariable) {
                   {"HOROVOD_STALL_CHECK_TIME_SECONDS", "7"},
                   {"HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", "30"},
                   {"HOROVOD_STALL_CHECK_DISABLE", "1"},
+                  {"HOROVOD_GPU_OPERATIONS", "mpi"},
                   {"HOROVOD_LOG_LEVEL", "INFO"}});
   ASSERT_TRUE(s.is_ok()) << s.status().message();
   EXPECT_EQ(s.value().fusion_threshold_bytes, 1048576);
@@ -53,6 +55,16 @@ TEST(SettingsTest, ReadsEveryVariable) {
   EXPECT_EQ(s.value().autotune_warmup_samples, 0);
   EXPECT_EQ(s.value().autotune_steps_per_sample, 25);
   EXPECT_TRUE(s.value().not_implemented.empty());
+  EXPECT_FALSE(s.value().gpu_operations_nccl);
+}
+
+TEST(SettingsTest, GpuOperationsOtherThanNcclOrMpiAreAnError) {
+  auto s = parse({{"HOROVOD_GPU_OPERATIONS", "gloo"}});
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.status().message().find("HOROVOD_GPU_OPERATIONS='gloo': expected NCCL or MPI"),
+            std::string::npos)
+      << s.status().message();
+  EXPECT_TRUE(parse({{"HOROVOD_GPU_OPERATIONS", "NCCL"}}).value().gpu_operations_nccl);
 }
 
 TEST(SettingsTest, ListsVariablesOfFeaturesNotBuiltYet) {
@@ -118,18 +130,20 @@ TEST(SharedSettingsTest, EqualValuesAgreeAndADifferenceNamesSettingRanksAndValue
       << differs.message();
 }
 
-TEST(SharedSettingsTest, CoverFusionCacheAndAutotune) {
+TEST(SharedSettingsTest, CoverFusionCacheAutotuneAndGpuOperations) {
   Settings settings;
   settings.fusion_threshold_bytes = 123;
   settings.cache_capacity = 7;
   settings.autotune = true;
+  settings.gpu_operations_nccl = false;
   std::vector<std::pair<std::string, std::int64_t>> shared;
   for (const Settings::Shared& s : settings.shared())
     shared.emplace_back(s.name, s.value);
-  EXPECT_EQ(shared,
-            (std::vector<std::pair<std::string, std::int64_t>>{{"HOROVOD_FUSION_THRESHOLD", 123},
-                                                               {"HOROVOD_CACHE_CAPACITY", 7},
-                                                               {"HOROVOD_AUTOTUNE", 1}}));
+  EXPECT_EQ(shared, (std::vector<std::pair<std::string, std::int64_t>>{
+                        {"HOROVOD_FUSION_THRESHOLD", 123},
+                        {"HOROVOD_CACHE_CAPACITY", 7},
+                        {"HOROVOD_AUTOTUNE", 1},
+                        {"HOROVOD_GPU_OPERATIONS (1 = NCCL, 0 = MPI)", 0}}));
 }
 
 }  // namespace
