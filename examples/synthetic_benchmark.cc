@@ -1,6 +1,8 @@
 // Training throughput on random data, like Horovod's synthetic benchmark: an MLP or a small
 // ResNet-style CNN, timed with horovod_cpp's DistributedOptimizer and, in the same run, with
 // the plain optimizer (no communication) to show the runtime's cost per step.
+// With --device cuda each rank trains on GPU local_rank % count (CUDA tensors then take the
+// GPU data plane where horovod_cpp has one, see the README).
 //   mpirun -np 2 ./synthetic_benchmark --model resnet
 #include <horovod_cpp/torch.h>
 
@@ -12,6 +14,7 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <torch/cuda.h>
 
 namespace {
 
@@ -120,6 +123,10 @@ int main(int argc, char** argv) {
   int warmup = 3, iters = 5, batches = 5;
   std::string csv_path;
   int threads = 0;
+  std::string device_name = "cpu";
+  app.add_option("--device", device_name, "cpu or cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
   app.add_option("--model", model_name, "mlp or resnet")
       ->check(CLI::IsMember({"mlp", "resnet"}))
       ->capture_default_str();
@@ -133,8 +140,18 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  const bool on_gpu = device_name == "cuda";
+  if (on_gpu && !torch::cuda::is_available()) {
+    std::fprintf(stderr, "--device cuda: this LibTorch sees no CUDA device\n");
+    return 2;
+  }
   hvd::init();
   const int rank = hvd::rank(), size = hvd::size();
+  const torch::Device device =
+      on_gpu ? torch::Device(torch::kCUDA,
+                             static_cast<c10::DeviceIndex>(
+                                 hvd::local_rank() % static_cast<int>(torch::cuda::device_count())))
+             : torch::Device(torch::kCPU);
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (threads <= 0)
     threads = std::max(1, static_cast<int>(cores) / hvd::local_size());
@@ -155,7 +172,9 @@ int main(int argc, char** argv) {
     forward = [m](const torch::Tensor& x) mutable { return m->forward(x); };
     data = torch::randn({batch_size, 3, 32, 32});
   }
-  auto target = torch::randint(0, 10, {batch_size}, torch::kInt64);
+  module->to(device);
+  data = data.to(device);
+  auto target = torch::randint(0, 10, {batch_size}, torch::kInt64).to(device);
   int64_t params = 0;
   for (const auto& p : module->parameters())
     params += p.numel();
@@ -175,6 +194,8 @@ int main(int argc, char** argv) {
     const auto start = Clock::now();
     for (int b = 0; b < batches; ++b)
       step();
+    if (on_gpu)
+      torch::cuda::synchronize();  // the steps' kernels are queued, not yet run
     return batch_size * batches / std::chrono::duration<double>(Clock::now() - start).count();
   };
   Rates rates_here;
@@ -207,8 +228,8 @@ int main(int argc, char** argv) {
       hvd::ReduceOp::Average, "rates");
   const double plain_rate = rates[0].item<double>(), hvd_rate = rates[1].item<double>();
   if (rank == 0) {
-    std::printf("model %s (%lld parameters), batch %lld per rank, %d ranks x %d threads\n",
-                model_name.c_str(), static_cast<long long>(params),
+    std::printf("model %s (%lld parameters) on %s, batch %lld per rank, %d ranks x %d threads\n",
+                model_name.c_str(), static_cast<long long>(params), device_name.c_str(),
                 static_cast<long long>(batch_size), size, threads);
     std::printf("without hvd: %.1f +- %.1f images/sec per rank\n", plain_rate, plain.stddev);
     std::printf("with hvd:    %.1f +- %.1f images/sec per rank, %.1f total\n", hvd_rate,

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Packs what the GPU machine lacks for scripts/gpu-test.sh into .gpu-deps/ (git-ignored): Debian's
-# Open MPI 4.1 (relocated at run time with OPAL_PREFIX), GoogleTest and CLI11, unpacked from
+# Open MPI 4.1 (relocated at run time with OPAL_PREFIX), GoogleTest, CLI11 and zlib's headers
+# (the examples), unpacked from
 # their .deb files, plus the shared libraries Open MPI needs beyond glibc and zlib. Run it
 # here (it downloads with apt-get), then carry .gpu-deps to the GPU machine (about 35 MB).
 #   bash scripts/gpu-bundle.sh
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 out=$HVD_ROOT/.gpu-deps
-packages=(openmpi-bin libopenmpi3 openmpi-common libopenmpi-dev libpmix2 libgtest-dev libcli11-dev)
+packages=(openmpi-bin libopenmpi3 openmpi-common libopenmpi-dev libpmix2 libgtest-dev libcli11-dev
+  zlib1g zlib1g-dev)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && apt-get download "${packages[@]}" >/dev/null 2>&1) ||

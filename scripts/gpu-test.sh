@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# On a machine with an NVIDIA GPU: builds the GPU tests against this machine's PyTorch
-# (LibTorch 2.x with CUDA) and runs them (ctest -L gpu). Without a GPU they build and skip.
+# On a machine with an NVIDIA GPU, in one go (device time is scarce): builds the GPU tests and
+# benchmarks against this machine's PyTorch (LibTorch 2.x with CUDA), runs the GPU tests
+# (ctest -L gpu), compute-sanitizer's memcheck on the GPU tests, and the GPU benchmarks.
+# Without a GPU they build and skip. Logs and CSVs go to $HVD_GPU_OUT (default $OUT, else
+# build-gpu/gpu-results); each step runs even if an earlier one failed, and the exit status
+# says whether any failed.
 #   bash scripts/gpu-test.sh [extra cmake args...]
 # Needs python3 with torch, cmake, the CUDA toolkit (CUDAToolkit_ROOT, else /usr/local/cuda),
 # and NCCL (the toolkit's, else PyTorch's nvidia-nccl wheel). Open MPI, GoogleTest and CLI11
@@ -13,7 +17,7 @@ build=${HVD_GPU_BUILD:-build-gpu}
 deps=${HVD_GPU_DEPS:-$HVD_ROOT/.gpu-deps}
 # HVD_TORCH_PREFIX: another LibTorch; HVD_GPU_USE_BUNDLE=1: the bundle even if mpirun exists.
 prefixes=${HVD_TORCH_PREFIX:-$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')}
-args=(-DCMAKE_BUILD_TYPE=Release -DHOROVOD_CPP_BUILD_EXAMPLES=OFF)
+args=(-DCMAKE_BUILD_TYPE=Release)
 
 if [[ ${HVD_GPU_USE_BUNDLE:-0} == 1 ]] || ! command -v mpirun >/dev/null; then
   [[ -x $deps/usr/bin/mpirun ]] || {
@@ -44,8 +48,50 @@ grep -q "HOROVOD_CPP_WITH_NCCL:BOOL=ON" "$build/CMakeCache.txt" || {
   echo "gpu-test: NCCL was not found; nothing GPU-side to test"
   exit 1
 }
+results=${HVD_GPU_OUT:-${OUT:-$build/gpu-results}}
+mkdir -p "$results"
+failed=()
+step() { # step <name> <command...>: runs it, logs to $results/<name>.log, remembers a failure
+  local name=$1
+  shift
+  echo "== $name"
+  if "$@" > >(tee "$results/$name.log") 2>&1; then
+    echo "== $name: ok"
+  else
+    echo "== $name: FAILED"
+    failed+=("$name")
+  fi
+}
+targets=(nccl_communicator_test cuda_device_plane_test torch_cuda_test synthetic_benchmark)
+if grep -q "HOROVOD_CPP_TORCH_CUDA_PLANE_BUILT:INTERNAL=ON" "$build/CMakeCache.txt"; then
+  targets+=(gpu_benchmark)
+elif [[ ${HVD_GPU_ALLOW_CPU_TORCH:-0} != 1 ]]; then
+  echo "gpu-test: this LibTorch has no CUDA, so CUDA tensors cannot reach the GPU data plane"
+  echo "  (HVD_GPU_ALLOW_CPU_TORCH=1 goes on without it: a dry run of this script)"
+  exit 1
+fi
 echo "== build"
-cmake --build "$build" -j "$(nproc)" --target nccl_communicator_test cuda_device_plane_test torch_cuda_test
-echo "== GPU tests"
+cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 nvidia-smi -L 2>/dev/null || true
-(cd "$build" && ctest -L gpu --output-on-failure)
+step gpu-tests bash -c "cd '$build' && ctest -L gpu --output-on-failure"
+mpirun=(mpirun --allow-run-as-root --oversubscribe --bind-to none
+  --mca btl_vader_single_copy_mechanism none)
+sanitizer=$(command -v compute-sanitizer || echo "${CUDAToolkit_ROOT:-/usr/local/cuda}/bin/compute-sanitizer")
+if [[ -x $sanitizer ]]; then
+  step memcheck-plane "${mpirun[@]}" -np 1 "$sanitizer" --tool memcheck --error-exitcode 1 \
+    "$build/tests/cuda_device_plane_test"
+  step memcheck-torch "${mpirun[@]}" -np 1 "$sanitizer" --tool memcheck --error-exitcode 1 \
+    "$build/tests/torch_cuda_test"
+else
+  echo "== memcheck: no compute-sanitizer at $sanitizer"
+  failed+=(memcheck-missing)
+fi
+if [[ -x $build/examples/gpu_benchmark ]]; then
+  step bench-plane "${mpirun[@]}" -np 1 "$build/examples/gpu_benchmark" --csv "$results/gpu.csv"
+fi
+step bench-training-nccl "${mpirun[@]}" -np 1 "$build/examples/synthetic_benchmark" \
+  --device cuda --batch-size 128 --csv "$results/training.csv"
+step bench-training-staged "${mpirun[@]}" -np 2 -x HOROVOD_GPU_OPERATIONS=MPI \
+  "$build/examples/synthetic_benchmark" --device cuda --batch-size 128 --csv "$results/training.csv"
+echo "gpu-test: results in $results; failed: ${failed[*]:-none}"
+[[ ${#failed[@]} -eq 0 ]]
