@@ -134,6 +134,12 @@ Status CudaDevicePlane::allreduce(const void* send, void* recv, std::int64_t cou
                                         /*premultiply=*/1.0, stream_);
 }
 
+Status CudaDevicePlane::broadcast(void* buffer, std::int64_t count, DataType dtype, int root) {
+  MutexLock lock(&nccl_->mu);
+  return nccl_->communicator->broadcast(buffer, static_cast<std::size_t>(count), dtype, root,
+                                        stream_);
+}
+
 CompletionFinalizer::Poll CudaDevicePlane::completion() {
   cudaEvent_t event = nullptr;
   cudaError_t made = cudaSetDevice(device_);

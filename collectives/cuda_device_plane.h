@@ -46,6 +46,7 @@ class CudaDevicePlane : public DevicePlane {
 
   int device() const override { return device_; }
   const char* allreduce_activity() const override { return "NCCL_ALLREDUCE"; }
+  const char* broadcast_activity() const override { return "NCCL_BCAST"; }
   Status wait_for(const DeviceEvent& ready) override;
   StatusOr<void*> fusion_buffer(std::int64_t bytes) override;
   StatusOr<std::shared_ptr<void>> zeroed(std::int64_t bytes) override;
@@ -53,6 +54,7 @@ class CudaDevicePlane : public DevicePlane {
                      double factor) override;
   Status allreduce(const void* send, void* recv, std::int64_t count, DataType dtype,
                    ReduceOp op) override;
+  Status broadcast(void* buffer, std::int64_t count, DataType dtype, int root) override;
   CompletionFinalizer::Poll completion() override;
 
  private:

@@ -35,8 +35,9 @@ class DevicePlane {
   virtual ~DevicePlane() = default;
 
   virtual int device() const = 0;
-  // The timeline's name for this plane's collectives ("NCCL_ALLREDUCE").
+  // The timeline's names for this plane's collectives ("NCCL_ALLREDUCE", "NCCL_BCAST").
   virtual const char* allreduce_activity() const = 0;
+  virtual const char* broadcast_activity() const = 0;
 
   // Each queues work on the plane's stream and returns at once; the stream runs it in order.
   // An error is this rank's alone (a bad argument, no memory): the caller ends the job.
@@ -56,6 +57,8 @@ class DevicePlane {
   // truncated toward zero, as on the host path).
   virtual Status allreduce(const void* send, void* recv, std::int64_t count, DataType dtype,
                            ReduceOp op) = 0;
+  // In place over every rank's plane: every rank's `buffer` gets the root's.
+  virtual Status broadcast(void* buffer, std::int64_t count, DataType dtype, int root) = 0;
   // A poll for the finalizer: true once everything queued so far has run; an error when the
   // device or a peer failed (later polls keep failing: the plane is then unusable).
   virtual CompletionFinalizer::Poll completion() = 0;

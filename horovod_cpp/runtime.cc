@@ -13,6 +13,7 @@
 #include "horovod_cpp/allocator_tuning.h"
 #include "horovod_cpp/alltoall_op.h"
 #include "horovod_cpp/broadcast_op.h"
+#include "horovod_cpp/device_broadcast_op.h"
 #include "horovod_cpp/launcher_checkin.h"
 #include "horovod_cpp/logging.h"
 #include "horovod_cpp/rank_ranges.h"
@@ -230,9 +231,9 @@ Status Runtime::check_on_device(const TensorTableEntry& entry) {
     return Status::error(what + " is in GPU memory, but HOROVOD_GPU_OPERATIONS=MPI stages GPU " +
                          "tensors through host memory");
   }
-  if (entry.op != OpType::Allreduce) {
-    return Status::error(what + " is in GPU memory, and only allreduce runs on the GPU data " +
-                         "plane so far");
+  if (entry.op != OpType::Allreduce && entry.op != OpType::Broadcast) {
+    return Status::error(what + " is in GPU memory, and only allreduce and broadcast run on " +
+                         "the GPU data plane so far");
   }
   if (entry.device < 0) {
     return Status::error(what + " is marked as in GPU memory but names device " +
@@ -473,8 +474,10 @@ void Runtime::timeline_finished(const Response& response,
 }
 
 Status Runtime::execute(const Response& response) {
-  if (response.type == ResponseType::Allreduce && response.on_device)
+  if (response.on_device &&
+      (response.type == ResponseType::Allreduce || response.type == ResponseType::Broadcast)) {
     return execute_on_device(response);
+  }
   std::vector<TensorTableEntry> entries;
   std::vector<std::vector<char>> zeros;
   HVD_RETURN_IF_ERROR(take_entries(response, &entries, &zeros, nullptr));
@@ -525,9 +528,14 @@ Status Runtime::execute_on_device(const Response& response) {
   auto entries = std::make_shared<std::vector<TensorTableEntry>>();
   std::vector<std::shared_ptr<void>> device_zeros;
   HVD_RETURN_IF_ERROR(take_entries(response, entries.get(), nullptr, &device_zeros));
-  const char* activity = device_plane_->allreduce_activity();
+  const bool allreduce = response.type == ResponseType::Allreduce;
+  const char* activity =
+      allreduce ? device_plane_->allreduce_activity() : device_plane_->broadcast_activity();
   timeline_started(response, *entries, activity);
-  const Status queued = device_allreduce_executor_->enqueue(response, *entries);
+  const Status queued = allreduce
+                            ? device_allreduce_executor_->enqueue(response, *entries)
+                            : enqueue_device_broadcast(response, entries->front(),
+                                                       mpi_->topology().rank, device_plane_.get());
   if (!queued.is_ok()) {
     timeline_finished(response, *entries, activity);
     HandleTable::Batch wake_once(handles_);
@@ -535,10 +543,11 @@ Status Runtime::execute_on_device(const Response& response) {
       complete(entry, queued);
     return queued.with_context(rank);
   }
-  const std::string what = response.names.size() == 1
-                               ? "allreduce '" + response.names.front() + "'"
-                               : "fused allreduce of " + std::to_string(response.names.size()) +
-                                     " tensors starting with '" + response.names.front() + "'";
+  const std::string what =
+      response.names.size() == 1
+          ? std::string(allreduce ? "allreduce" : "broadcast") + " '" + response.names.front() + "'"
+          : "fused allreduce of " + std::to_string(response.names.size()) +
+                " tensors starting with '" + response.names.front() + "'";
   // The zeros stay alive until the device has run the reduction that reads them.
   finalizer_->add(device_plane_->completion(), [this, response, entries, device_zeros, activity,
                                                 what](const Status& status) {

@@ -101,6 +101,23 @@ Handle enqueue_broadcast(const torch::Tensor& source, torch::Tensor output,
   return submit(std::move(entry), std::move(state), caller, name);
 }
 
+// On the GPU data plane, as enqueue_allreduce_on_device.
+Handle enqueue_broadcast_on_device(const torch::Tensor& input, torch::Tensor output,
+                                   torch::Tensor copy_back_to, int root_rank,
+                                   const std::string& name, const char* caller) {
+  const DataType dtype = to_data_type(input, caller);
+  check_root_rank(root_rank, caller);
+  TensorTableEntry entry = entry_for(input, OpType::Broadcast, dtype, name);
+  set_on_device(&entry, input);
+  entry.root_rank = root_rank;
+  entry.output = output.data_ptr();
+  TorchOpState state;
+  state.input = input;
+  state.output = std::move(output);
+  state.copy_back_to = std::move(copy_back_to);
+  return submit(std::move(entry), std::move(state), caller, name);
+}
+
 }  // namespace
 
 Handle allreduce_async(const torch::Tensor& t, ReduceOp op, const std::string& name,
@@ -165,6 +182,11 @@ torch::Tensor allgather(const torch::Tensor& t, const std::string& name) {
 
 Handle broadcast_async_(torch::Tensor& t, int root_rank, const std::string& name) {
   const char* caller = "hvd::broadcast_async_()";
+  check_tensor(t, caller);
+  if (on_device_plane(t, caller)) {
+    torch::Tensor work = t.contiguous();  // t itself when it is contiguous
+    return enqueue_broadcast_on_device(work, work, t, root_rank, name, caller);
+  }
   return enqueue_in_place(t, caller, [&](const torch::Tensor& work) {
     return enqueue_broadcast(work, work, t, root_rank, name, caller);
   });
@@ -178,6 +200,12 @@ torch::Tensor& broadcast_(torch::Tensor& t, int root_rank, const std::string& na
 torch::Tensor broadcast(const torch::Tensor& t, int root_rank, const std::string& name) {
   const char* caller = "hvd::broadcast()";
   check_tensor(t, caller);
+  if (on_device_plane(t, caller)) {
+    torch::Tensor input = t.contiguous();
+    return synchronize(enqueue_broadcast_on_device(
+        input, torch::empty_like(input, torch::MemoryFormat::Contiguous), torch::Tensor(),
+        root_rank, name, caller));
+  }
   auto [output, on_device] = output_for(t);
   return synchronize(enqueue_broadcast(t, output, on_device, root_rank, name, caller));
 }

@@ -7,6 +7,7 @@
 #include <mpi.h>
 
 #include "collectives/mpi_allreduce.h"
+#include "collectives/mpi_broadcast.h"
 #include "collectives/scaled_copy.h"
 
 namespace hvd_test {
@@ -95,6 +96,7 @@ class SimulatedPlane : public hvd::DevicePlane {
 
   int device() const override { return device_; }
   const char* allreduce_activity() const override { return "SIMULATED_ALLREDUCE"; }
+  const char* broadcast_activity() const override { return "SIMULATED_BCAST"; }
 
   hvd::Status wait_for(const hvd::DeviceEvent& ready) override {
     const auto* event = dynamic_cast<const SimulatedEvent*>(&ready);
@@ -158,6 +160,17 @@ class SimulatedPlane : public hvd::DevicePlane {
         hvd::scaled_copy(recv, recv, count, dtype, 1.0 / size_);
       else
         hvd::divide_integers(recv, count, dtype, size_);
+    });
+    return hvd::Status::ok();
+  }
+
+  hvd::Status broadcast(void* buffer, std::int64_t count, hvd::DataType dtype, int root) override {
+    ++simulated_device().broadcast_calls;
+    enqueue([=] {
+      const hvd::Status status =
+          hvd::mpi_broadcast(buffer, count * hvd::element_size_bytes(dtype), root, comm_);
+      if (!status.is_ok())
+        failure_->set(status.message());
     });
     return hvd::Status::ok();
   }

@@ -1,6 +1,7 @@
 // The runtime's GPU data plane path (device_plane.h), run on a simulated device
 // (simulated_device.h) across real MPI ranks: on-device allreduces, fused and alone, checked
-// against the closed forms of rank_values.h; the stream waits for each input's ready event;
+// against the closed forms of rank_values.h, and broadcasts from every root; the stream
+// waits for each input's ready event;
 // an op completes only once the device has run it; a device failure reaches every rank; a
 // rank whose data plane differs is an error on every rank; a joined rank reduces zeros.
 #include <algorithm>
@@ -63,7 +64,7 @@ struct DeviceAllreduce {
 
 // Queues `a` as an on-device allreduce of this rank's device; throws hvd::Error if refused.
 hvd::Handle enqueue(const DeviceAllreduce& a, hvd::OpType op_type = hvd::OpType::Allreduce,
-                    int device = my_device()) {
+                    int device = my_device(), int root_rank = 0) {
   hvd::TensorTableEntry entry;
   entry.name = a.name;
   entry.op = op_type;
@@ -75,6 +76,7 @@ hvd::Handle enqueue(const DeviceAllreduce& a, hvd::OpType op_type = hvd::OpType:
   entry.reduce_op = a.op;
   entry.prescale = a.prescale;
   entry.postscale = a.postscale;
+  entry.root_rank = root_rank;
   entry.input = a.input.data_ptr();
   entry.output = a.output.data_ptr();
   hvd::StatusOr<hvd::Handle> handle = hvd::enqueue_entry(std::move(entry), "device test");
@@ -205,6 +207,39 @@ TEST(DeviceAllreduce, AnOpCompletesOnlyOnceTheDeviceHasRunIt) {
   simulated_device().stream_delay_us = 0;
 }
 
+TEST(DeviceBroadcast, InPlaceAndOutOfPlaceFromEveryRootAfterTheReadyEvent) {
+  const std::vector<int64_t> shape = {3, 50};
+  const auto calls_before = simulated_device().broadcast_calls.load();
+  for (int root = 0; root < hvd::size(); ++root) {
+    for (torch::ScalarType dtype : {torch::kFloat32, torch::kInt64, torch::kBFloat16}) {
+      const torch::Tensor mine = hvd_test::contribution(hvd::rank(), shape, dtype);
+      const torch::Tensor roots = hvd_test::contribution(root, shape, dtype);
+      // The input is written on the user's stream 100 ms after the op is queued.
+      hvd_test::SimulatedStream user_stream;
+      user_stream.set_delay(std::chrono::milliseconds(100));
+      DeviceAllreduce in_place;
+      in_place.name = "dev.bcast." + std::to_string(root) + "." + c10::toString(dtype);
+      in_place.input = torch::full(shape, -1, dtype);
+      in_place.output = in_place.input;
+      user_stream.enqueue([t = in_place.input, mine] { t.copy_(mine); });
+      in_place.ready = hvd_test::record_event(user_stream);
+      DeviceAllreduce out_of_place;
+      out_of_place.name = in_place.name + ".out";
+      out_of_place.input = mine.clone();
+      out_of_place.output = torch::full(shape, 7, dtype);
+      const std::vector<hvd::Handle> handles = {
+          enqueue(in_place, hvd::OpType::Broadcast, my_device(), root),
+          enqueue(out_of_place, hvd::OpType::Broadcast, my_device(), root)};
+      for (hvd::Handle h : handles)
+        wait(h);
+      EXPECT_TRUE(torch::equal(in_place.output, roots)) << in_place.name;
+      EXPECT_TRUE(torch::equal(out_of_place.output, roots)) << out_of_place.name;
+      EXPECT_TRUE(torch::equal(out_of_place.input, mine)) << out_of_place.name;
+    }
+  }
+  EXPECT_EQ(simulated_device().broadcast_calls.load() - calls_before, 6 * hvd::size());
+}
+
 TEST(DeviceAllreduce, AJoinedRankReducesZerosOnTheDevice) {
   // Rank 0 reduces; every other rank has joined, and contributes zeros from device memory.
   const std::vector<int64_t> shape = {33};
@@ -225,7 +260,7 @@ TEST(DeviceAllreduce, RefusedAtEnqueueWithTheReason) {
   a.input = torch::ones({4});
   a.output = torch::zeros({4});
   hvd_test::expect_error([&] { enqueue(a, hvd::OpType::Allgather); },
-                         {"allgather 'dev.allgather'", "only allreduce"});
+                         {"allgather 'dev.allgather'", "only allreduce and broadcast"});
   a.name = "dev.other_gpu";
   hvd_test::expect_error(
       [&] { enqueue(a, hvd::OpType::Allreduce, my_device() + 1); },
