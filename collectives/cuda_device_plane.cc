@@ -1,5 +1,6 @@
 #include "collectives/cuda_device_plane.h"
 
+#include <algorithm>
 #include <string>
 
 #include "collectives/cuda_check.h"
@@ -11,16 +12,27 @@ namespace {
 
 // Joining the NCCL communicator; a peer that never joins makes it an error after this.
 constexpr std::chrono::seconds kJoinLimit{120};
+// What the plane's destructor waits for queued work before it aborts the communicator.
+constexpr std::chrono::seconds kDrainLimit{60};
 
 }  // namespace
 
 StatusOr<std::shared_ptr<const CudaReadyEvent>> CudaReadyEvent::record(int device,
                                                                        cudaStream_t stream) {
+  // On the user's thread: leave its current device as it was (torch reads it from CUDA).
+  int current = 0;
+  HVD_RETURN_IF_CUDA_ERROR(cudaGetDevice(&current));
   HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
   cudaEvent_t event = nullptr;
-  HVD_RETURN_IF_CUDA_ERROR(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
-  std::shared_ptr<const CudaReadyEvent> ready(new CudaReadyEvent(event));
-  HVD_RETURN_IF_CUDA_ERROR(cudaEventRecord(event, stream));
+  cudaError_t rc = cudaEventCreateWithFlags(&event, cudaEventDisableTiming);
+  std::shared_ptr<const CudaReadyEvent> ready;
+  if (rc == cudaSuccess) {
+    ready.reset(new CudaReadyEvent(event));
+    rc = cudaEventRecord(event, stream);
+  }
+  const cudaError_t restored = cudaSetDevice(current);
+  HVD_RETURN_IF_CUDA_ERROR(rc);
+  HVD_RETURN_IF_CUDA_ERROR(restored);
   return ready;
 }
 
@@ -36,32 +48,28 @@ CudaReadyEvent::~CudaReadyEvent() {
 }
 
 StatusOr<std::unique_ptr<DevicePlane>> CudaDevicePlane::create(int device, const MpiContext& mpi) {
-  const int rank = mpi.topology().rank;
+  const Topology& topology = mpi.topology();
   int visible = 0;
   const cudaError_t counted = cudaGetDeviceCount(&visible);
-  // Every rank must reach the communicator's device check, which is collective: a rank
-  // without its device says so there rather than leaving the others waiting.
-  std::string problem;
+  if (device == kCpuDevice && counted == cudaSuccess && visible > 0)
+    device = topology.local_rank % visible;  // the runtime left the choice to us
+  // Every rank goes on to the communicator's device check, which is collective and names the
+  // ranks that cannot use their device; this rank adds why.
+  std::string why;
   if (counted != cudaSuccess) {
-    problem = "rank " + std::to_string(rank) + " sees no CUDA device (" +
-              cudaGetErrorString(counted) + ")";
-  } else if (device >= visible) {
-    problem = "rank " + std::to_string(rank) + " (local rank " +
-              std::to_string(mpi.topology().local_rank) + ") selects GPU " +
-              std::to_string(device) + ", but only " + std::to_string(visible) +
-              " are visible to it";
+    why = std::string("this rank sees no CUDA device: ") + cudaGetErrorString(counted);
+  } else if (device < 0 || device >= visible) {
+    why = "rank " + std::to_string(topology.rank) + " (local rank " +
+          std::to_string(topology.local_rank) + ") selects GPU " + std::to_string(device) +
+          ", but only " + std::to_string(visible) + " are visible to it";
   }
-  if (!problem.empty())
-    return Status::error(problem);
+  StatusOr<std::unique_ptr<NcclCommunicator>> nccl =
+      NcclCommunicator::create(mpi.data_comm(), device, kJoinLimit);
+  if (!nccl.is_ok())
+    return why.empty() ? nccl.status() : nccl.status().with_context(why);
   HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
   cudaStream_t stream = nullptr;
   HVD_RETURN_IF_CUDA_ERROR(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  StatusOr<std::unique_ptr<NcclCommunicator>> nccl =
-      NcclCommunicator::create(mpi.data_comm(), device, kJoinLimit);
-  if (!nccl.is_ok()) {
-    cudaStreamDestroy(stream);
-    return nccl.status();
-  }
   return std::unique_ptr<DevicePlane>(new CudaDevicePlane(device, stream, std::move(nccl).value()));
 }
 
@@ -74,9 +82,15 @@ CudaDevicePlane::CudaDevicePlane(int device, cudaStream_t stream,
 
 CudaDevicePlane::~CudaDevicePlane() {
   cudaSetDevice(device_);
-  cudaStreamSynchronize(stream_);
+  {
+    // Bounded: a stream stuck on a failed peer is aborted (NcclCommunicator::wait), not
+    // waited for.
+    MutexLock lock(&nccl_->mu);
+    (void)nccl_->communicator->wait(stream_, kDrainLimit);  // nobody left to tell
+  }
   if (fusion_buffer_ != nullptr)
-    cudaFree(fusion_buffer_);
+    cudaFreeAsync(fusion_buffer_, stream_);
+  cudaStreamSynchronize(stream_);  // drained or aborted above: only the free remains
   cudaStreamDestroy(stream_);
   MutexLock lock(&nccl_->mu);
   nccl_->communicator.reset();
@@ -95,13 +109,14 @@ StatusOr<void*> CudaDevicePlane::fusion_buffer(std::int64_t bytes) {
   if (bytes <= fusion_bytes_)
     return fusion_buffer_;
   HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  // Stream-ordered: the old buffer is freed after the work already queued on it, and nothing
+  // waits for the device (cudaFree would wait for every stream on it).
   if (fusion_buffer_ != nullptr) {
-    // cudaFree waits for the device, so work queued on the old buffer runs first.
-    HVD_RETURN_IF_CUDA_ERROR(cudaFree(fusion_buffer_));
+    HVD_RETURN_IF_CUDA_ERROR(cudaFreeAsync(fusion_buffer_, stream_));
     fusion_buffer_ = nullptr;
     fusion_bytes_ = 0;
   }
-  HVD_RETURN_IF_CUDA_ERROR(cudaMalloc(&fusion_buffer_, static_cast<size_t>(bytes)));
+  HVD_RETURN_IF_CUDA_ERROR(cudaMallocAsync(&fusion_buffer_, static_cast<size_t>(bytes), stream_));
   fusion_bytes_ = bytes;
   return fusion_buffer_;
 }
@@ -110,11 +125,14 @@ StatusOr<std::shared_ptr<void>> CudaDevicePlane::zeroed(std::int64_t bytes) {
   HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
   const auto size = static_cast<size_t>(std::max<std::int64_t>(bytes, 1));
   void* memory = nullptr;
-  HVD_RETURN_IF_CUDA_ERROR(cudaMalloc(&memory, size));
+  HVD_RETURN_IF_CUDA_ERROR(cudaMallocAsync(&memory, size, stream_));
+  // Freed on the plane's stream when the op's completion lets go of it (the plane outlives
+  // the finalizer, so the stream is still there).
   const int device = device_;
-  std::shared_ptr<void> owned(memory, [device](void* p) {
+  const cudaStream_t stream = stream_;
+  std::shared_ptr<void> owned(memory, [device, stream](void* p) {
     cudaSetDevice(device);
-    cudaFree(p);
+    cudaFreeAsync(p, stream);
   });
   HVD_RETURN_IF_CUDA_ERROR(cudaMemsetAsync(memory, 0, size, stream_));
   return owned;
@@ -135,6 +153,8 @@ Status CudaDevicePlane::allreduce(const void* send, void* recv, std::int64_t cou
 }
 
 Status CudaDevicePlane::broadcast(void* buffer, std::int64_t count, DataType dtype, int root) {
+  if (count == 0)
+    return Status::ok();
   MutexLock lock(&nccl_->mu);
   return nccl_->communicator->broadcast(buffer, static_cast<std::size_t>(count), dtype, root,
                                         stream_);

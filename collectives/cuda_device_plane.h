@@ -1,9 +1,10 @@
 // The GPU data plane on CUDA and NCCL (device_plane.h): one non-blocking stream per rank on
-// its device, a device fusion buffer, scaled copies as kernels (device_scaled_copy.h), and
-// collectives through NcclCommunicator. Completion is a CUDA event recorded after each op,
-// polled with NCCL's asynchronous error so that a failed peer is an error, not a hang.
-// Only compiled with HOROVOD_CPP_WITH_NCCL; the runtime's plane where LibTorch has CUDA too
-// (cuda_plane_registration.cc). Not yet run on a GPU (issue 6):
+// its device, a device fusion buffer (stream-ordered cudaMallocAsync/cudaFreeAsync, so growing
+// it waits for nothing), scaled copies as kernels (device_scaled_copy.h), and collectives
+// through NcclCommunicator (a count of 0 skips the call on every rank). Completion is a CUDA event
+// recorded after each op, polled with NCCL's asynchronous error so that a failed peer is an error,
+// not a hang. Only compiled with HOROVOD_CPP_WITH_NCCL; the runtime's plane where LibTorch has CUDA
+// too (cuda_plane_registration.cc). Not yet run on a GPU (issue 6):
 // tests/gpu/cuda_device_plane_test.cc is its first check.
 //
 // Thread: the DevicePlane contract. The NCCL communicator is shared by the background thread

@@ -306,6 +306,8 @@ Status NcclCommunicator::wait(cudaStream_t stream, std::chrono::milliseconds lim
 }
 
 Status NcclCommunicator::async_error() const {
+  if (!failed_.is_ok())
+    return Status::error("the NCCL communicator failed earlier: " + failed_.message());
   ncclResult_t state = ncclSuccess;
   const ncclResult_t polled = ncclCommGetAsyncError(comm_, &state);
   if (polled != ncclSuccess)

@@ -63,9 +63,9 @@ class NcclCommunicator {
   // peer), or `limit` passes (then it aborts the communicator: the stream may never drain).
   Status wait(cudaStream_t stream, std::chrono::milliseconds limit);
 
-  // An asynchronous error of the communicator (a failed peer), without waiting. Safe from
-  // another thread while the owner queues work (the finalizer polls it, as PyTorch's
-  // watchdog does); it does not abort the communicator.
+  // An asynchronous error of the communicator (a failed peer), or the earlier failure that
+  // aborted it, without waiting. It does not abort the communicator. Callers serialize it
+  // with the owner's calls (an error in one of those frees the communicator).
   Status async_error() const;
 
   // The NCCL type of a horovod_cpp dtype (Bool moves as bytes); an error for none.

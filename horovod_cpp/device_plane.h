@@ -2,9 +2,8 @@
 // runtime queues an op's waits, copies and collective without waiting for any of them, and a
 // poll that tells the finalizer thread when they have run. It is CUDA- and NCCL-free, so the
 // runtime's device path (device_allreduce_executor.h) is tested on CPU against a simulated
-// device (tests/multirank/simulated_device.h). The CUDA + NCCL plane is not written yet
-// (issue 6): until it is, no build registers a factory, and CUDA tensors are staged through
-// host memory by the framework adapter.
+// device (tests/multirank/simulated_device.h). The CUDA + NCCL plane is
+// collectives/cuda_device_plane.h, registered where LibTorch has CUDA.
 //
 // Thread: the background thread makes every call, in response order on every rank, except
 // that a Poll from completion() runs on the finalizer thread. A plane lives until the runtime
@@ -54,17 +53,19 @@ class DevicePlane {
   virtual Status scaled_copy(const void* src, void* dst, std::int64_t count, DataType dtype,
                              double factor) = 0;
   // Over every rank's plane. Average is the sum divided by the rank count (integers
-  // truncated toward zero, as on the host path).
+  // truncated toward zero, as on the host path; floats may round differently from the host,
+  // e.g. NCCL scales each contribution before it sums).
   virtual Status allreduce(const void* send, void* recv, std::int64_t count, DataType dtype,
                            ReduceOp op) = 0;
   // In place over every rank's plane: every rank's `buffer` gets the root's.
   virtual Status broadcast(void* buffer, std::int64_t count, DataType dtype, int root) = 0;
   // A poll for the finalizer: true once everything queued so far has run; an error when the
-  // device or a peer failed (later polls keep failing: the plane is then unusable).
+  // device or a peer failed (the runtime then ends the job).
   virtual CompletionFinalizer::Poll completion() = 0;
 };
 
-// Makes this rank's plane on `device`. Collective: every rank calls it in the same response
+// Makes this rank's plane on `device` (kCpuDevice: the plane picks one, for a rank whose first
+// on-device response only needs its zeros). Collective: every rank calls it in the same response
 // (the first that runs on the GPU data plane), each with its own device.
 using DevicePlaneFactory =
     std::function<StatusOr<std::unique_ptr<DevicePlane>>(int device, const MpiContext& mpi)>;

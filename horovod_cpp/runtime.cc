@@ -507,14 +507,13 @@ Status Runtime::execute(const Response& response) {
 Status Runtime::start_device_plane() {
   if (device_plane_)
     return Status::ok();
-  // A rank that joined before it queued anything for the GPU still takes part, with the
-  // device its local rank conventionally uses.
-  int device = kCpuDevice;
-  device_claimed_.compare_exchange_strong(device, mpi_->topology().local_rank);
-  device = device_claimed_.load();
   if (!device_plane_factory_)
     return Status::error("an allreduce runs on the GPU data plane, which this process lacks");
-  HVD_ASSIGN_OR_RETURN(device_plane_, device_plane_factory_(device, *mpi_));
+  // A rank that joined before it queued anything for the GPU still takes part: the plane
+  // picks its device (kCpuDevice: "yours to choose"), and later ops must use that one.
+  HVD_ASSIGN_OR_RETURN(device_plane_, device_plane_factory_(device_claimed_.load(), *mpi_));
+  int unclaimed = kCpuDevice;
+  device_claimed_.compare_exchange_strong(unclaimed, device_plane_->device());
   device_allreduce_executor_ =
       std::make_unique<DeviceAllreduceExecutor>(device_plane_.get(), &counters_);
   finalizer_ =
@@ -550,15 +549,22 @@ Status Runtime::execute_on_device(const Response& response) {
                 " tensors starting with '" + response.names.front() + "'";
   // The zeros stay alive until the device has run the reduction that reads them.
   finalizer_->add(device_plane_->completion(), [this, response, entries, device_zeros, activity,
-                                                what](const Status& status) {
+                                                what, rank](const Status& status) {
+    // The device or a peer failed, or the work is stuck: the stream may still read and write
+    // these tensors, and the ranks no longer agree which ops ran (each decides its own
+    // timeout), so nothing may be freed or reported as done. Like NCCL's own watchdog in
+    // PyTorch, end the job (before the captures, device memory among them, are freed).
+    if (!status.is_ok()) {
+      abort_job(status.with_context(rank + ": " + what + " on GPU " +
+                                    std::to_string(device_plane_->device())));
+    }
     timeline_finished(response, *entries, activity);
     HandleTable::Batch wake_once(handles_);
-    if (status.is_ok()) {
+    if (response.type == ResponseType::Allreduce) {
       RuntimeCounters::add(counters_.tensors_reduced, static_cast<std::int64_t>(entries->size()));
     }
-    const Status outcome = status.is_ok() ? status : status.with_context(what);
     for (TensorTableEntry& entry : *entries)
-      complete(entry, outcome);
+      complete(entry, status);
   });
   return Status::ok();
 }

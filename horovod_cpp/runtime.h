@@ -83,7 +83,7 @@ class Runtime {
   void shutdown(std::string reason);
   void shutdown() { shutdown("hvd::shutdown() was called"); }
   static constexpr std::chrono::seconds kShutdownWarningPeriod{10};
-  // How long queued device work may take before its ops fail (the device or a peer is stuck).
+  // How long queued device work may take before the job ends (the device or a peer is stuck).
   static constexpr std::chrono::minutes kDeviceWorkLimit{10};
 
   // Thread: any, while this process is dying (std::terminate). Tells every rank why, as
@@ -127,7 +127,8 @@ class Runtime {
   void request_shutdown(std::string reason, bool may_block = true) HVD_EXCLUDES(reason_mu_);
   std::string requested_shutdown_reason() HVD_EXCLUDES(reason_mu_);
   // For a failure of this rank alone: the other ranks are inside, or will enter, a round or a
-  // collective that needs this rank, and MPI offers no way out of either. Logs why, then ends
+  // collective that needs this rank, and MPI offers no way out of either. Also for failed or
+  // stuck device work (the finalizer thread calls it then). Logs why, then ends
   // every process of the job rather than leave them hanging.
   [[noreturn]] void abort_job(const Status& failure);
 

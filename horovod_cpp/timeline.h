@@ -46,7 +46,8 @@ class Timeline {
   bool active() const { return active_.load(std::memory_order_acquire); }
   bool marking_cycles() const { return mark_cycles_.load(std::memory_order_relaxed); }
 
-  // Thread: background. No-ops unless active().
+  // Thread: background, and the finalizer for on-device ops (records are queued under a
+  // lock). No-ops unless active().
   void begin(const std::string& tensor, const std::string& activity);
   void end(const std::string& tensor, const std::string& activity);
   void mark_cycle();

@@ -1,8 +1,10 @@
 // The CUDA + NCCL data plane (collectives/cuda_device_plane.h) on a real device, one rank:
 // the scaled-copy kernel against the host's scaled_copy for every dtype (the same bytes), an
-// allreduce that waits for a ready event recorded on another stream, zeroed memory, the
-// fusion buffer growing, and completion polls. Without a visible CUDA device it exits 77
-// (ctest: skipped) and says why.
+// allreduce that waits for a ready event recorded on another stream held up for 200 ms,
+// zeroed memory, the fusion buffer growing behind queued work, empty tensors, the caller's
+// current device left alone, and completion polls. Average over one rank is the identity:
+// NCCL's Average across ranks awaits a machine with two GPUs. Without a visible CUDA device it
+// exits 77 (ctest: skipped) and says why.
 #include "collectives/cuda_device_plane.h"
 
 #include <cuda_runtime_api.h>
@@ -115,19 +117,27 @@ TEST(CudaDevicePlane, ScaledCopyMatchesTheHostBitForBit) {
   }
 }
 
+// Holds up the stream it is queued on for 200 ms.
+void CUDART_CB hold_up(void*) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+}
+
 TEST(CudaDevicePlane, AllreduceWaitsForTheReadyEventAndZeroedIsZero) {
   auto plane = make_plane();
   ASSERT_NE(plane, nullptr);
   const size_t n = 1 << 20;
-  std::vector<float> host(n);
+  float* host = nullptr;  // pinned, so the copy below is truly asynchronous
+  ASSERT_EQ(cudaMallocHost(&host, n * sizeof(float)), cudaSuccess);
   for (size_t i = 0; i < n; ++i)
     host[i] = static_cast<float>(i % 13);
-  DeviceBytes input(n * sizeof(float)), output(n * sizeof(float));
+  DeviceBytes input(n * sizeof(float)), output(n * sizeof(float)), later(n * sizeof(float));
   ASSERT_EQ(cudaMemset(input.ptr, 0xff, input.size), cudaSuccess);
   cudaStream_t user = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&user, cudaStreamNonBlocking), cudaSuccess);
-  // The input arrives on the user's stream; only the event orders the plane after it.
-  ASSERT_EQ(cudaMemcpyAsync(input.ptr, host.data(), input.size, cudaMemcpyHostToDevice, user),
+  // The input arrives on the user's stream 200 ms from now; only the event orders the plane
+  // after it (a plane that ignored it would reduce the NaNs there now).
+  ASSERT_EQ(cudaLaunchHostFunc(user, hold_up, nullptr), cudaSuccess);
+  ASSERT_EQ(cudaMemcpyAsync(input.ptr, host, input.size, cudaMemcpyHostToDevice, user),
             cudaSuccess);
   auto ready = CudaReadyEvent::record(0, user);
   ASSERT_TRUE(ready.is_ok()) << ready.status().message();
@@ -139,21 +149,48 @@ TEST(CudaDevicePlane, AllreduceWaitsForTheReadyEventAndZeroedIsZero) {
       plane->allreduce(buffer.value(), buffer.value(), n, DataType::Float32, ReduceOp::Average)
           .is_ok());
   ASSERT_TRUE(plane->scaled_copy(buffer.value(), output.ptr, n, DataType::Float32, 1.0).is_ok());
+  // Growing the buffer frees the old one after the work queued on it, not before.
+  auto bigger = plane->fusion_buffer(static_cast<std::int64_t>(input.size) * 2);
+  ASSERT_TRUE(bigger.is_ok()) << bigger.status().message();
+  ASSERT_TRUE(plane->scaled_copy(output.ptr, bigger.value(), n, DataType::Float32, 1.0).is_ok());
+  ASSERT_TRUE(plane->scaled_copy(bigger.value(), later.ptr, n, DataType::Float32, 1.0).is_ok());
   auto zeros = plane->zeroed(4096);
   ASSERT_TRUE(zeros.is_ok()) << zeros.status().message();
   finish(*plane);
-  std::vector<float> got(n);
+  std::vector<float> got(n), got_later(n);
   ASSERT_EQ(cudaMemcpy(got.data(), output.ptr, output.size, cudaMemcpyDeviceToHost), cudaSuccess);
-  for (size_t i = 0; i < n; ++i)
+  ASSERT_EQ(cudaMemcpy(got_later.data(), later.ptr, later.size, cudaMemcpyDeviceToHost),
+            cudaSuccess);
+  for (size_t i = 0; i < n; ++i) {
     ASSERT_EQ(got[i], 2.0f * host[i]) << "element " << i;  // one rank: the average is itself
+    ASSERT_EQ(got_later[i], got[i]) << "element " << i;
+  }
   std::vector<unsigned char> zero_bytes(4096, 1);
   ASSERT_EQ(cudaMemcpy(zero_bytes.data(), zeros.value().get(), 4096, cudaMemcpyDeviceToHost),
             cudaSuccess);
   EXPECT_EQ(zero_bytes, std::vector<unsigned char>(4096, 0));
-  // A larger buffer replaces the old one only after the work queued on it.
-  auto bigger = plane->fusion_buffer(static_cast<std::int64_t>(input.size) * 2);
-  ASSERT_TRUE(bigger.is_ok()) << bigger.status().message();
   cudaStreamDestroy(user);
+  cudaFreeHost(host);
+}
+
+TEST(CudaDevicePlane, RecordingAReadyEventLeavesTheCallersDeviceAlone) {
+  const int count = visible_cuda_devices().count;
+  const int other = count > 1 ? 1 : 0;
+  ASSERT_EQ(cudaSetDevice(other), cudaSuccess);
+  auto ready = CudaReadyEvent::record(0, nullptr);
+  ASSERT_TRUE(ready.is_ok()) << ready.status().message();
+  int current = -1;
+  ASSERT_EQ(cudaGetDevice(&current), cudaSuccess);
+  EXPECT_EQ(current, other);
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+}
+
+TEST(CudaDevicePlane, EmptyTensorsSkipTheCollective) {
+  auto plane = make_plane();
+  ASSERT_NE(plane, nullptr);
+  ASSERT_TRUE(plane->allreduce(nullptr, nullptr, 0, DataType::Float32, ReduceOp::Sum).is_ok());
+  ASSERT_TRUE(plane->broadcast(nullptr, 0, DataType::Int64, 0).is_ok());
+  finish(*plane);
 }
 
 TEST(CudaDevicePlane, ADeviceBeyondTheVisibleOnesIsAnErrorNamingBoth) {

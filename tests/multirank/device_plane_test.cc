@@ -2,9 +2,12 @@
 // (simulated_device.h) across real MPI ranks: on-device allreduces, fused and alone, checked
 // against the closed forms of rank_values.h, and broadcasts from every root; the stream
 // waits for each input's ready event;
-// an op completes only once the device has run it; a device failure reaches every rank; a
-// rank whose data plane differs is an error on every rank; a joined rank reduces zeros.
+// an op completes only once the device has run it; a device failure ends the job; a rank
+// whose data plane differs is an error on every rank; a joined rank reduces zeros, and makes
+// its plane itself when that response is its first on the GPU.
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -25,6 +28,13 @@ using hvd_test::simulated_device;
 
 // Before main(): hvd::init() in multirank_main.cc then finds the simulated plane.
 const bool kRegistered = (hvd_test::use_simulated_device(), true);
+
+// Tests that need a fresh process, or end the job, run only where HVD_TEST_ONLY names their
+// suite (ctest also filters with GTEST_FILTER, so each runs in a process of its own).
+bool chosen(const char* suite) {
+  const char* only = std::getenv("HVD_TEST_ONLY");
+  return only != nullptr && std::string(only) == suite;
+}
 
 hvd::DataType data_type(torch::ScalarType t) {
   switch (t) {
@@ -159,26 +169,35 @@ TEST(DeviceAllreduce, PrescaleAndPostscaleApplyFusedAndAlone) {
 }
 
 TEST(DeviceAllreduce, TheStreamWaitsForTheInputsReadyEvent) {
-  // The user's stream writes the input 200 ms after the op is queued; an allreduce that did
-  // not wait for the event would reduce the -1s there now.
+  // The user's stream writes the inputs 200 ms after the ops are queued; an allreduce that
+  // did not wait for the event would reduce the -1s there now. a and b fuse; c (another
+  // dtype) runs alone.
   hvd_test::SimulatedStream user_stream;
   user_stream.set_delay(std::chrono::milliseconds(200));
   const std::vector<int64_t> shape = {1000};
-  const torch::Tensor contribution = hvd_test::contribution(hvd::rank(), shape, torch::kFloat32);
-  DeviceAllreduce a;
-  a.name = "dev.ready_event";
-  a.input = torch::full(shape, -1.0f);
-  a.output = torch::zeros(shape);
-  user_stream.enqueue([input = a.input, contribution] { input.copy_(contribution); });
-  a.ready = hvd_test::record_event(user_stream);
-  DeviceAllreduce b = a;  // and the same in a fused response
-  b.name = "dev.ready_event.fused";
-  b.output = torch::zeros(shape);
-  std::vector<hvd::Handle> handles = {enqueue(a), enqueue(b)};
+  std::vector<DeviceAllreduce> all;
+  for (torch::ScalarType dtype : {torch::kFloat32, torch::kFloat32, torch::kFloat64}) {
+    DeviceAllreduce a;
+    a.name = "dev.ready_event." + std::to_string(all.size());
+    a.input = torch::full(shape, -1, dtype);
+    a.output = torch::zeros(shape, dtype);
+    user_stream.enqueue([input = a.input, mine = hvd_test::contribution(
+                                              hvd::rank(), shape, dtype)] { input.copy_(mine); });
+    all.push_back(a);
+  }
+  const auto ready = hvd_test::record_event(user_stream);
+  std::vector<hvd::Handle> handles;
+  for (DeviceAllreduce& a : all) {
+    a.ready = ready;
+    handles.push_back(enqueue(a));
+  }
   for (hvd::Handle h : handles)
     wait(h);
-  EXPECT_TRUE(matches(a.output, expected(ReduceOp::Sum, hvd::size(), shape, torch::kFloat32)));
-  EXPECT_TRUE(matches(b.output, expected(ReduceOp::Sum, hvd::size(), shape, torch::kFloat32)));
+  for (const DeviceAllreduce& a : all) {
+    EXPECT_TRUE(
+        matches(a.output, expected(ReduceOp::Sum, hvd::size(), shape, a.input.scalar_type())))
+        << a.name;
+  }
 }
 
 TEST(DeviceAllreduce, AnOpCompletesOnlyOnceTheDeviceHasRunIt) {
@@ -256,6 +275,10 @@ TEST(DeviceAllreduce, AJoinedRankReducesZerosOnTheDevice) {
 
 TEST(DeviceAllreduce, RefusedAtEnqueueWithTheReason) {
   DeviceAllreduce a;
+  a.name = "dev.claims_the_device";
+  a.input = torch::ones({4});
+  a.output = torch::zeros({4});
+  wait(enqueue(a));  // this rank's GPU ops now run on my_device()
   a.name = "dev.allgather";
   a.input = torch::ones({4});
   a.output = torch::zeros({4});
@@ -277,20 +300,51 @@ TEST(DeviceAllreduce, ADifferentDataPlaneOnOneRankIsAnErrorOnEveryRank) {
                          {"dev.mixed_planes", "device kind", "staged through host memory"});
 }
 
-// Last: the simulated device stays failed, as an aborted NCCL communicator does.
-TEST(DeviceFailure, ReachesEveryRankNamingTheOpAndTheRuntimeGoesOn) {
-  simulated_device().fail_next_allreduce = true;  // on every rank: the same collective
+// HVD_TEST_ONLY=DeviceJoinFirst: in a fresh process, every rank but 0 joins before it has
+// queued anything for the GPU, so its plane is made by the response it only contributes
+// zeros to, on the device the plane picks (the local rank); its later ops must use that one.
+TEST(DeviceJoinFirst, AJoinedRankMakesItsPlaneOnTheDeviceThePlanePicks) {
+  if (!chosen("DeviceJoinFirst"))
+    GTEST_SKIP() << "runs alone: HVD_TEST_ONLY=DeviceJoinFirst";
+  const std::vector<int64_t> shape = {21};
+  if (hvd::rank() == 0) {
+    DeviceAllreduce a;
+    a.name = "dev.first_op";
+    a.input = hvd_test::contribution(0, shape, torch::kFloat64);
+    a.output = torch::zeros(shape, torch::kFloat64);
+    wait(enqueue(a));
+    EXPECT_TRUE(matches(a.output, a.input));
+  }
+  EXPECT_EQ(hvd::join(), 0);
+  EXPECT_EQ(simulated_device().planes_made.load(), 1);
+  EXPECT_EQ(simulated_device().plane_device.load(), hvd::local_rank());
+  DeviceAllreduce b;
+  b.name = "dev.on_another_gpu";
+  b.input = torch::ones({2});
+  b.output = torch::zeros({2});
+  hvd_test::expect_error([&] { enqueue(b, hvd::OpType::Allreduce, hvd::local_rank() + 1); },
+                         {"one GPU per rank"});
+}
+
+// HVD_TEST_ONLY=DeviceFailure: the last rank's device fails an allreduce. Its stream may
+// still be using the tensors and the ranks no longer agree on what ran, so the job must end,
+// naming the rank, the op and the GPU (ctest matches the output).
+TEST(DeviceFailure, EndsTheJobNamingTheRankTheOpAndTheGpu) {
+  if (!chosen("DeviceFailure"))
+    GTEST_SKIP() << "ends the job: HVD_TEST_ONLY=DeviceFailure";
+  if (hvd::rank() == hvd::size() - 1)
+    simulated_device().fail_next_allreduce = true;
   DeviceAllreduce a;
   a.name = "dev.fails";
   a.input = torch::ones({16});
   a.output = torch::zeros({16});
-  hvd_test::expect_error([&] { wait(enqueue(a)); },
-                         {"allreduce 'dev.fails'", "simulated device failure"});
-  a.name = "dev.after_failure";
-  hvd_test::expect_error([&] { wait(enqueue(a)); }, {"simulated device failure"});
-  // Host tensors do not use the device.
-  const torch::Tensor summed = hvd::allreduce(torch::ones({3}), ReduceOp::Sum, "host.after");
-  EXPECT_TRUE(torch::equal(summed, torch::full({3}, static_cast<float>(hvd::size()))));
+  try {
+    wait(enqueue(a));
+  } catch (const hvd::Error& e) {
+    std::printf("rank %d: error %s\n", hvd::rank(), e.what());
+  }
+  std::printf("rank %d: NOT ABORTED\n", hvd::rank());
+  std::fflush(stdout);
 }
 
 }  // namespace

@@ -179,10 +179,12 @@ class SimulatedPlane : public hvd::DevicePlane {
     auto done = std::make_shared<std::atomic<bool>>(false);
     enqueue([done] { *done = true; });
     return [done, failure = failure_]() -> hvd::StatusOr<bool> {
+      if (done->load())
+        return true;  // even if later work failed since
       const std::string failed = failure->get();
       if (!failed.empty())
         return hvd::Status::error(failed);
-      return done->load();
+      return false;
     };
   }
 
@@ -211,6 +213,14 @@ void use_simulated_device() {
   hvd::set_device_plane_factory(
       [](int device,
          const hvd::MpiContext& mpi) -> hvd::StatusOr<std::unique_ptr<hvd::DevicePlane>> {
+        int provided = MPI_THREAD_SINGLE;
+        MPI_Query_thread(&provided);
+        if (provided < MPI_THREAD_MULTIPLE)
+          return hvd::Status::error(
+              "simulated device: its streams call MPI, which needs "
+              "MPI_THREAD_MULTIPLE");
+        if (device == hvd::kCpuDevice)
+          device = mpi.topology().local_rank;  // the runtime left the choice to the plane
         MPI_Comm comm = MPI_COMM_NULL;
         if (MPI_Comm_dup(mpi.data_comm(), &comm) != MPI_SUCCESS)
           return hvd::Status::error("simulated device: MPI_Comm_dup failed");

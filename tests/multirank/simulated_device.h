@@ -57,7 +57,7 @@ std::shared_ptr<SimulatedEvent> record_event(SimulatedStream& stream);
 // What the tests steer and observe, for this process's plane.
 struct SimulatedDeviceControl {
   std::atomic<std::int64_t> stream_delay_us{0};  // read when each piece of work is queued
-  std::atomic<bool> fail_next_allreduce{false};
+  std::atomic<bool> fail_next_allreduce{false};  // the poll then fails; the job ends
   std::atomic<int> planes_made{0};
   std::atomic<int> plane_device{-1};
   std::atomic<std::int64_t> allreduce_calls{0};
