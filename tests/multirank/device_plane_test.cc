@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -324,6 +325,42 @@ TEST(DeviceJoinFirst, AJoinedRankMakesItsPlaneOnTheDeviceThePlanePicks) {
   b.output = torch::zeros({2});
   hvd_test::expect_error([&] { enqueue(b, hvd::OpType::Allreduce, hvd::local_rank() + 1); },
                          {"one GPU per rank"});
+}
+
+// HVD_TEST_ONLY=DeviceShutdown: shutdown() while the (slow) device still runs queued ops
+// waits for them, and their handles then complete with the results, after the runtime is
+// gone (the finalizer stops before the plane is freed).
+TEST(DeviceShutdown, WaitsForQueuedDeviceWorkAndCompletesIt) {
+  if (!chosen("DeviceShutdown"))
+    GTEST_SKIP() << "shuts the runtime down: HVD_TEST_ONLY=DeviceShutdown";
+  simulated_device().stream_delay_us = 50000;  // 50 ms per step on the device
+  const int size = hvd::size();
+  const std::vector<int64_t> shape = {64};
+  std::vector<DeviceAllreduce> all;
+  std::vector<hvd::Handle> handles;
+  // Different dtypes: four responses, four collectives.
+  for (torch::ScalarType dtype : {torch::kFloat32, torch::kFloat64, torch::kInt32, torch::kInt64}) {
+    DeviceAllreduce a;
+    a.name = std::string("dev.at_shutdown.") + c10::toString(dtype);
+    a.input = hvd_test::contribution(hvd::rank(), shape, dtype);
+    a.output = torch::full(shape, 7, dtype);
+    all.push_back(a);
+    handles.push_back(enqueue(a));
+  }
+  // Once all four are queued on the device (and not before: queued ops that no round has
+  // taken yet fail at shutdown instead), shut down.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (simulated_device().allreduce_calls.load() < 4) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  hvd::shutdown();
+  for (size_t i = 0; i < all.size(); ++i) {
+    wait(handles[i]);
+    EXPECT_TRUE(
+        matches(all[i].output, expected(ReduceOp::Sum, size, shape, all[i].input.scalar_type())))
+        << all[i].name;
+  }
 }
 
 // HVD_TEST_ONLY=DeviceFailure: the last rank's device fails an allreduce. Its stream may
