@@ -8,12 +8,15 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "../unit/json_reader.h"
 #include "expect_error.h"
 #include "horovod_cpp/operations.h"
 #include "horovod_cpp/torch.h"
@@ -258,6 +261,77 @@ TEST(DeviceBroadcast, InPlaceAndOutOfPlaceFromEveryRootAfterTheReadyEvent) {
     }
   }
   EXPECT_EQ(simulated_device().broadcast_calls.load() - calls_before, 6 * hvd::size());
+}
+
+// Rows of the timeline's tensor `tensor`, as "phase:activity", in file order.
+std::vector<std::string> row_events(const hvd::test::Json& trace, const std::string& tensor) {
+  double pid = -1;
+  for (const hvd::test::Json& e : trace.array) {
+    if (e.at("ph").string == "M" && e.at("name").string == "process_name" &&
+        e.at("args").at("name").string == tensor)
+      pid = e.at("pid").number;
+  }
+  std::vector<std::string> out;
+  for (const hvd::test::Json& e : trace.array) {
+    if (pid > 0 && e.at("ph").string != "M" && e.has("pid") && e.at("pid").number == pid)
+      out.push_back(e.at("ph").string + ":" + e.at("name").string);
+  }
+  return out;
+}
+
+TEST(DeviceTimeline, DeviceOpsEndTheirRowsFromTheFinalizerWhileHostOpsRun) {
+  const int size = hvd::size();
+  const std::string path =
+      ::testing::TempDir() + "/hvd_device_timeline_np" + std::to_string(size) + ".json";
+  hvd::start_timeline(path);
+  simulated_device().stream_delay_us = 5000;  // device ops end while the host op runs
+  std::vector<DeviceAllreduce> all;
+  std::vector<hvd::Handle> handles;
+  for (int i = 0; i < 2; ++i) {
+    DeviceAllreduce a;
+    a.name = "dev.tl." + std::to_string(i);
+    a.input = torch::ones({8});
+    a.output = torch::zeros({8});
+    all.push_back(a);
+    handles.push_back(enqueue(a));
+  }
+  DeviceAllreduce b;
+  b.name = "dev.tl.bcast";
+  b.input = torch::full({4}, hvd::rank(), torch::kInt32);
+  b.output = b.input;
+  handles.push_back(enqueue(b, hvd::OpType::Broadcast, my_device(), 0));
+  const torch::Tensor host = hvd::allreduce(torch::ones({3}), ReduceOp::Sum, "host.tl");
+  for (hvd::Handle h : handles)
+    wait(h);
+  simulated_device().stream_delay_us = 0;
+  hvd::stop_timeline();
+  EXPECT_TRUE(torch::equal(host, torch::full({3}, static_cast<float>(size))));
+  EXPECT_TRUE(torch::equal(all[0].output, torch::full({8}, static_cast<float>(size))));
+  EXPECT_TRUE(torch::equal(b.output, torch::zeros({4}, torch::kInt32)));
+  if (hvd::rank() != 0)
+    return;  // only rank 0 records
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  std::stringstream text;
+  text << in.rdbuf();
+  const hvd::test::Json trace = hvd::test::JsonReader::parse(text.str());
+  ASSERT_EQ(trace.kind, hvd::test::Json::Kind::Array);
+  for (const DeviceAllreduce& a : all) {
+    EXPECT_EQ(
+        row_events(trace, a.name),
+        (std::vector<std::string>{"B:NEGOTIATE_ALLREDUCE", "E:NEGOTIATE_ALLREDUCE", "B:ALLREDUCE",
+                                  "B:SIMULATED_ALLREDUCE", "E:SIMULATED_ALLREDUCE", "E:ALLREDUCE"}))
+        << a.name;
+  }
+  EXPECT_EQ(
+      row_events(trace, b.name),
+      (std::vector<std::string>{"B:NEGOTIATE_BROADCAST", "E:NEGOTIATE_BROADCAST", "B:BROADCAST",
+                                "B:SIMULATED_BCAST", "E:SIMULATED_BCAST", "E:BROADCAST"}));
+  EXPECT_EQ(
+      row_events(trace, "host.tl"),
+      (std::vector<std::string>{"B:NEGOTIATE_ALLREDUCE", "E:NEGOTIATE_ALLREDUCE", "B:ALLREDUCE",
+                                "B:MPI_ALLREDUCE", "E:MPI_ALLREDUCE", "E:ALLREDUCE"}));
+  std::remove(path.c_str());
 }
 
 TEST(DeviceAllreduce, AJoinedRankReducesZerosOnTheDevice) {
