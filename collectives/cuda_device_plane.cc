@@ -70,12 +70,13 @@ StatusOr<std::unique_ptr<DevicePlane>> CudaDevicePlane::create(int device, const
   HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
   cudaStream_t stream = nullptr;
   HVD_RETURN_IF_CUDA_ERROR(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  return std::unique_ptr<DevicePlane>(new CudaDevicePlane(device, stream, std::move(nccl).value()));
+  return std::unique_ptr<DevicePlane>(
+      new CudaDevicePlane(device, topology.rank, stream, std::move(nccl).value()));
 }
 
-CudaDevicePlane::CudaDevicePlane(int device, cudaStream_t stream,
+CudaDevicePlane::CudaDevicePlane(int device, int rank, cudaStream_t stream,
                                  std::unique_ptr<NcclCommunicator> nccl)
-    : device_(device), stream_(stream), nccl_(std::make_shared<Nccl>()) {
+    : device_(device), rank_(rank), stream_(stream), nccl_(std::make_shared<Nccl>()) {
   MutexLock lock(&nccl_->mu);
   nccl_->communicator = std::move(nccl);
 }
@@ -158,6 +159,12 @@ Status CudaDevicePlane::broadcast(void* buffer, std::int64_t count, DataType dty
   MutexLock lock(&nccl_->mu);
   return nccl_->communicator->broadcast(buffer, static_cast<std::size_t>(count), dtype, root,
                                         stream_);
+}
+
+Status CudaDevicePlane::allgather(const void* send, void* recv,
+                                  const std::vector<std::int64_t>& bytes_by_rank) {
+  MutexLock lock(&nccl_->mu);
+  return nccl_->communicator->allgatherv(send, recv, bytes_by_rank, rank_, stream_);
 }
 
 CompletionFinalizer::Poll CudaDevicePlane::completion() {

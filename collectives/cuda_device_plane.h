@@ -46,8 +46,7 @@ class CudaDevicePlane : public DevicePlane {
   ~CudaDevicePlane() override;  // waits for the stream, then frees
 
   int device() const override { return device_; }
-  const char* allreduce_activity() const override { return "NCCL_ALLREDUCE"; }
-  const char* broadcast_activity() const override { return "NCCL_BCAST"; }
+  const char* activity_prefix() const override { return "NCCL"; }
   Status wait_for(const DeviceEvent& ready) override;
   StatusOr<void*> fusion_buffer(std::int64_t bytes) override;
   StatusOr<std::shared_ptr<void>> zeroed(std::int64_t bytes) override;
@@ -56,6 +55,8 @@ class CudaDevicePlane : public DevicePlane {
   Status allreduce(const void* send, void* recv, std::int64_t count, DataType dtype,
                    ReduceOp op) override;
   Status broadcast(void* buffer, std::int64_t count, DataType dtype, int root) override;
+  Status allgather(const void* send, void* recv,
+                   const std::vector<std::int64_t>& bytes_by_rank) override;
   CompletionFinalizer::Poll completion() override;
 
  private:
@@ -63,9 +64,11 @@ class CudaDevicePlane : public DevicePlane {
     Mutex mu;
     std::unique_ptr<NcclCommunicator> communicator HVD_GUARDED_BY(mu);
   };
-  CudaDevicePlane(int device, cudaStream_t stream, std::unique_ptr<NcclCommunicator> nccl);
+  CudaDevicePlane(int device, int rank, cudaStream_t stream,
+                  std::unique_ptr<NcclCommunicator> nccl);
 
   const int device_;
+  const int rank_;
   const cudaStream_t stream_;
   const std::shared_ptr<Nccl> nccl_;
   void* fusion_buffer_ = nullptr;

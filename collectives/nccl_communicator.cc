@@ -270,6 +270,41 @@ Status NcclCommunicator::allgather(const void* send, void* recv, std::size_t cou
                 kEnqueueLimit);
 }
 
+Status NcclCommunicator::allgatherv(const void* send, void* recv,
+                                    const std::vector<std::int64_t>& bytes_by_rank, int rank,
+                                    cudaStream_t stream) {
+  HVD_NCCL_USABLE();
+  if (static_cast<int>(bytes_by_rank.size()) != size_)
+    return Status::error("internal: allgatherv needs one byte count per rank");
+  bool equal = true;
+  std::int64_t total = 0;
+  for (std::int64_t bytes : bytes_by_rank) {
+    equal = equal && bytes == bytes_by_rank.front();
+    total += bytes;
+  }
+  if (total == 0)
+    return Status::ok();
+  if (equal) {
+    return settle(ncclAllGather(send, recv, static_cast<std::size_t>(bytes_by_rank.front()),
+                                ncclUint8, comm_, stream),
+                  "ncclAllGather", kEnqueueLimit);
+  }
+  char* out = static_cast<char*>(recv);
+  Status queued = settle(ncclGroupStart(), "ncclGroupStart", kEnqueueLimit);
+  for (int r = 0; r < size_ && queued.is_ok(); ++r) {
+    const auto bytes = static_cast<std::size_t>(bytes_by_rank[static_cast<std::size_t>(r)]);
+    if (bytes > 0) {
+      queued =
+          settle(ncclBroadcast(r == rank ? send : out, out, bytes, ncclUint8, r, comm_, stream),
+                 "ncclBroadcast", kEnqueueLimit);
+    }
+    out += bytes;
+  }
+  // The group must be closed whatever happened inside it.
+  const Status ended = settle(ncclGroupEnd(), "ncclGroupEnd", kEnqueueLimit);
+  return queued.is_ok() ? ended : queued;
+}
+
 Status NcclCommunicator::reducescatter(const void* send, void* recv, std::size_t count_per_rank,
                                        DataType dtype, ReduceOp op, cudaStream_t stream) {
   HVD_NCCL_USABLE();

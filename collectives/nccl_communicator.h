@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <mpi.h>
 #include <nccl.h>
@@ -55,6 +56,11 @@ class NcclCommunicator {
   // recv holds size() blocks of count_per_rank elements, in rank order.
   Status allgather(const void* send, void* recv, std::size_t count_per_rank, DataType dtype,
                    cudaStream_t stream);
+  // Bytes: recv holds bytes_by_rank[r] bytes from each rank r, in rank order; this rank sends
+  // bytes_by_rank[rank] from send. Equal counts are one ncclAllGather, others one broadcast per
+  // rank in a group (ranks with nothing to send are skipped on every rank).
+  Status allgatherv(const void* send, void* recv, const std::vector<std::int64_t>& bytes_by_rank,
+                    int rank, cudaStream_t stream);
   // send holds size() blocks of count_per_rank elements; this rank gets its block, reduced.
   Status reducescatter(const void* send, void* recv, std::size_t count_per_rank, DataType dtype,
                        ReduceOp op, cudaStream_t stream);

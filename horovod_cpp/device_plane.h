@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "collectives/mpi_context.h"
 #include "horovod_cpp/completion_finalizer.h"
@@ -34,9 +35,8 @@ class DevicePlane {
   virtual ~DevicePlane() = default;
 
   virtual int device() const = 0;
-  // The timeline's names for this plane's collectives ("NCCL_ALLREDUCE", "NCCL_BCAST").
-  virtual const char* allreduce_activity() const = 0;
-  virtual const char* broadcast_activity() const = 0;
+  // What the timeline calls this plane's collectives: "NCCL" -> "NCCL_ALLREDUCE".
+  virtual const char* activity_prefix() const = 0;
 
   // Each queues work on the plane's stream and returns at once; the stream runs it in order.
   // An error is this rank's alone (a bad argument, no memory): the caller ends the job.
@@ -59,6 +59,10 @@ class DevicePlane {
                            ReduceOp op) = 0;
   // In place over every rank's plane: every rank's `buffer` gets the root's.
   virtual Status broadcast(void* buffer, std::int64_t count, DataType dtype, int root) = 0;
+  // Bytes over every rank's plane: `recv` gets bytes_by_rank[r] bytes from each rank r, in
+  // rank order; this rank sends bytes_by_rank[rank] bytes from `send`.
+  virtual Status allgather(const void* send, void* recv,
+                           const std::vector<std::int64_t>& bytes_by_rank) = 0;
   // A poll for the finalizer: true once everything queued so far has run; an error when the
   // device or a peer failed (the runtime then ends the job).
   virtual CompletionFinalizer::Poll completion() = 0;

@@ -23,7 +23,7 @@ bool fusable(const Response& a, const Response& b) {
   if (a.type != b.type || a.dtype != b.dtype || a.device != b.device || a.on_device != b.on_device)
     return false;
   if (a.type == ResponseType::Allgather)
-    return true;
+    return !a.on_device;  // the GPU data plane gathers one tensor at a time
   return a.type == ResponseType::Allreduce && a.reduce_op == b.reduce_op &&
          a.prescale == b.prescale && a.postscale == b.postscale;
 }

@@ -13,6 +13,7 @@
 #include "horovod_cpp/allocator_tuning.h"
 #include "horovod_cpp/alltoall_op.h"
 #include "horovod_cpp/broadcast_op.h"
+#include "horovod_cpp/device_allgather_op.h"
 #include "horovod_cpp/device_broadcast_op.h"
 #include "horovod_cpp/launcher_checkin.h"
 #include "horovod_cpp/logging.h"
@@ -32,6 +33,22 @@ std::string upper(const char* name) {
   for (char& c : out)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
+}
+
+// The responses the GPU data plane runs, and what the timeline calls their calls there.
+bool runs_on_device(ResponseType type) {
+  return type == ResponseType::Allreduce || type == ResponseType::Broadcast ||
+         type == ResponseType::Allgather;
+}
+const char* device_activity_suffix(ResponseType type) {
+  switch (type) {
+    case ResponseType::Broadcast:
+      return "BCAST";
+    case ResponseType::Allgather:
+      return "ALLGATHER";
+    default:
+      return "ALLREDUCE";
+  }
 }
 
 const char* mpi_activity(ResponseType type) {
@@ -231,9 +248,10 @@ Status Runtime::check_on_device(const TensorTableEntry& entry) {
     return Status::error(what + " is in GPU memory, but HOROVOD_GPU_OPERATIONS=MPI stages GPU " +
                          "tensors through host memory");
   }
-  if (entry.op != OpType::Allreduce && entry.op != OpType::Broadcast) {
-    return Status::error(what + " is in GPU memory, and only allreduce and broadcast run on " +
-                         "the GPU data plane so far");
+  if (entry.op != OpType::Allreduce && entry.op != OpType::Broadcast &&
+      entry.op != OpType::Allgather) {
+    return Status::error(what + " is in GPU memory, and only allreduce, broadcast and " +
+                         "allgather run on the GPU data plane so far");
   }
   if (entry.device < 0) {
     return Status::error(what + " is marked as in GPU memory but names device " +
@@ -474,10 +492,8 @@ void Runtime::timeline_finished(const Response& response,
 }
 
 Status Runtime::execute(const Response& response) {
-  if (response.on_device &&
-      (response.type == ResponseType::Allreduce || response.type == ResponseType::Broadcast)) {
+  if (response.on_device && runs_on_device(response.type))
     return execute_on_device(response);
-  }
   std::vector<TensorTableEntry> entries;
   std::vector<std::vector<char>> zeros;
   HVD_RETURN_IF_ERROR(take_entries(response, &entries, &zeros, nullptr));
@@ -527,16 +543,25 @@ Status Runtime::execute_on_device(const Response& response) {
   auto entries = std::make_shared<std::vector<TensorTableEntry>>();
   std::vector<std::shared_ptr<void>> device_zeros;
   HVD_RETURN_IF_ERROR(take_entries(response, entries.get(), nullptr, &device_zeros));
-  const bool allreduce = response.type == ResponseType::Allreduce;
-  const char* activity =
-      allreduce ? device_plane_->allreduce_activity() : device_plane_->broadcast_activity();
-  timeline_started(response, *entries, activity);
-  const Status queued = allreduce
-                            ? device_allreduce_executor_->enqueue(response, *entries)
-                            : enqueue_device_broadcast(response, entries->front(),
-                                                       mpi_->topology().rank, device_plane_.get());
+  const std::string activity =
+      std::string(device_plane_->activity_prefix()) + "_" + device_activity_suffix(response.type);
+  timeline_started(response, *entries, activity.c_str());
+  Status queued;
+  switch (response.type) {
+    case ResponseType::Allreduce:
+      queued = device_allreduce_executor_->enqueue(response, *entries);
+      break;
+    case ResponseType::Broadcast:
+      queued = enqueue_device_broadcast(response, entries->front(), mpi_->topology().rank,
+                                        device_plane_.get());
+      break;
+    default:
+      queued = enqueue_device_allgather(response, entries->front(), mpi_->topology().size,
+                                        device_plane_.get(), &counters_);
+      break;
+  }
   if (!queued.is_ok()) {
-    timeline_finished(response, *entries, activity);
+    timeline_finished(response, *entries, activity.c_str());
     HandleTable::Batch wake_once(handles_);
     for (TensorTableEntry& entry : *entries)
       complete(entry, queued);
@@ -544,7 +569,7 @@ Status Runtime::execute_on_device(const Response& response) {
   }
   const std::string what =
       response.names.size() == 1
-          ? std::string(allreduce ? "allreduce" : "broadcast") + " '" + response.names.front() + "'"
+          ? std::string(op_type_name(entries->front().op)) + " '" + response.names.front() + "'"
           : "fused allreduce of " + std::to_string(response.names.size()) +
                 " tensors starting with '" + response.names.front() + "'";
   // The zeros stay alive until the device has run the reduction that reads them.
@@ -558,7 +583,7 @@ Status Runtime::execute_on_device(const Response& response) {
       abort_job(status.with_context(rank + ": " + what + " on GPU " +
                                     std::to_string(device_plane_->device())));
     }
-    timeline_finished(response, *entries, activity);
+    timeline_finished(response, *entries, activity.c_str());
     HandleTable::Batch wake_once(handles_);
     if (response.type == ResponseType::Allreduce) {
       RuntimeCounters::add(counters_.tensors_reduced, static_cast<std::int64_t>(entries->size()));

@@ -101,8 +101,8 @@ class Runtime {
   Status run_until_shutdown();
   void wait_for_work();  // returns when it is time for the next round
   Status execute(const Response& response);
-  // An allreduce or broadcast on the GPU data plane: queued on the device, completed by the
-  // finalizer.
+  // An allreduce, broadcast or allgather on the GPU data plane: queued on the device,
+  // completed by the finalizer.
   Status execute_on_device(const Response& response);
   // Makes this rank's plane and finalizer on the first on-device response (collective).
   Status start_device_plane();

@@ -166,9 +166,12 @@ Handle allgather_async(const torch::Tensor& t, const std::string& name) {
   if (t.dim() == 0)
     fail(std::string(caller) + ": a scalar has no dim 0 to gather; reshape to [1]");
   const DataType dtype = to_data_type(t, caller);
-  torch::Tensor input = host_contiguous(t);
+  const bool on_device = on_device_plane(t, caller);
+  torch::Tensor input = on_device ? t.contiguous() : host_contiguous(t);
   TensorTableEntry entry = entry_for(input, OpType::Allgather, dtype, name);
   entry.device = device_index(t);
+  if (on_device)
+    set_on_device(&entry, input);  // the output is allocated on input's device, below
   TorchOpState state;
   allocate_output_later(&entry, &state, input.options());
   state.result_device = t.device();

@@ -56,6 +56,8 @@ hvd::DataType data_type(torch::ScalarType t) {
       return hvd::DataType::BFloat16;
     case torch::kFloat64:
       return hvd::DataType::Float64;
+    case torch::kBool:
+      return hvd::DataType::Bool;
     default:
       return hvd::DataType::Float32;
   }
@@ -74,6 +76,8 @@ struct DeviceAllreduce {
   double postscale = 1.0;
   std::shared_ptr<const hvd::DeviceEvent> ready;
   bool on_device = true;
+  // Allgather: the output, allocated by the runtime once every rank's rows are known.
+  std::shared_ptr<torch::Tensor> gathered = std::make_shared<torch::Tensor>();
 };
 
 // Queues `a` as an on-device allreduce of this rank's device; throws hvd::Error if refused.
@@ -92,7 +96,15 @@ hvd::Handle enqueue(const DeviceAllreduce& a, hvd::OpType op_type = hvd::OpType:
   entry.postscale = a.postscale;
   entry.root_rank = root_rank;
   entry.input = a.input.data_ptr();
-  entry.output = a.output.data_ptr();
+  if (op_type == hvd::OpType::Allgather) {
+    entry.allocate_output = [slot = a.gathered, options = a.input.options()](
+                                const std::vector<int64_t>& shape) -> hvd::StatusOr<void*> {
+      *slot = torch::full(shape, 7, options);
+      return slot->data_ptr();
+    };
+  } else {
+    entry.output = a.output.data_ptr();
+  }
   hvd::StatusOr<hvd::Handle> handle = hvd::enqueue_entry(std::move(entry), "device test");
   if (!handle.is_ok())
     throw hvd::Error(handle.status().message());
@@ -263,6 +275,43 @@ TEST(DeviceBroadcast, InPlaceAndOutOfPlaceFromEveryRootAfterTheReadyEvent) {
   EXPECT_EQ(simulated_device().broadcast_calls.load() - calls_before, 6 * hvd::size());
 }
 
+TEST(DeviceAllgather, RanksWithDifferentRowCountsEveryDtypeAfterTheReadyEvent) {
+  // Rank r gathers r + 1 rows of 3 (and, second, an empty tensor on every rank but the last),
+  // its input written on the user's stream 100 ms after the op is queued.
+  const int size = hvd::size(), rank = hvd::rank();
+  const auto calls_before = simulated_device().allgather_calls.load();
+  hvd_test::SimulatedStream user_stream;
+  user_stream.set_delay(std::chrono::milliseconds(100));
+  std::vector<DeviceAllreduce> all;
+  std::vector<hvd::Handle> handles;
+  for (torch::ScalarType dtype : {torch::kFloat32, torch::kInt64, torch::kBool, torch::kFloat16}) {
+    for (int variant = 0; variant < 2; ++variant) {
+      const int64_t rows = variant == 0 ? rank + 1 : (rank == size - 1 ? 2 : 0);
+      DeviceAllreduce a;
+      a.name = std::string("dev.gather.") + c10::toString(dtype) + "." + std::to_string(variant);
+      a.input = torch::full({rows, 3}, -1, dtype);
+      user_stream.enqueue([input = a.input, rank] { input.fill_(rank + 1); });
+      a.ready = hvd_test::record_event(user_stream);
+      all.push_back(a);
+      handles.push_back(enqueue(a, hvd::OpType::Allgather));
+    }
+  }
+  for (hvd::Handle h : handles)
+    wait(h);
+  for (size_t i = 0; i < all.size(); ++i) {
+    const torch::ScalarType dtype = all[i].input.scalar_type();
+    std::vector<torch::Tensor> parts;
+    for (int r = 0; r < size; ++r) {
+      const int64_t rows = i % 2 == 0 ? r + 1 : (r == size - 1 ? 2 : 0);
+      parts.push_back(torch::full({rows, 3}, r + 1, dtype));
+    }
+    EXPECT_TRUE(torch::equal(*all[i].gathered, torch::cat(parts))) << all[i].name;
+  }
+  // One call each: on-device allgathers are not fused.
+  EXPECT_EQ(simulated_device().allgather_calls.load() - calls_before,
+            static_cast<int64_t>(all.size()));
+}
+
 // Rows of the timeline's tensor `tensor`, as "phase:activity", in file order.
 std::vector<std::string> row_events(const hvd::test::Json& trace, const std::string& tensor) {
   double pid = -1;
@@ -357,8 +406,8 @@ TEST(DeviceAllreduce, RefusedAtEnqueueWithTheReason) {
   a.name = "dev.allgather";
   a.input = torch::ones({4});
   a.output = torch::zeros({4});
-  hvd_test::expect_error([&] { enqueue(a, hvd::OpType::Allgather); },
-                         {"allgather 'dev.allgather'", "only allreduce and broadcast"});
+  hvd_test::expect_error([&] { enqueue(a, hvd::OpType::Alltoall); },
+                         {"alltoall 'dev.allgather'", "only allreduce, broadcast and allgather"});
   a.name = "dev.other_gpu";
   hvd_test::expect_error(
       [&] { enqueue(a, hvd::OpType::Allreduce, my_device() + 1); },

@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include "collectives/mpi_allgather.h"
 #include "collectives/mpi_allreduce.h"
 #include "collectives/mpi_broadcast.h"
 #include "collectives/scaled_copy.h"
@@ -87,16 +88,15 @@ class FailureState {
 
 class SimulatedPlane : public hvd::DevicePlane {
  public:
-  SimulatedPlane(int device, MPI_Comm comm, const hvd::MpiReductionOps* ops, int size)
-      : device_(device), comm_(comm), ops_(ops), size_(size) {}
+  SimulatedPlane(int device, MPI_Comm comm, const hvd::MpiReductionOps* ops, int rank, int size)
+      : device_(device), comm_(comm), ops_(ops), rank_(rank), size_(size) {}
   ~SimulatedPlane() override {
     stream_.drain();
     MPI_Comm_free(&comm_);
   }
 
   int device() const override { return device_; }
-  const char* allreduce_activity() const override { return "SIMULATED_ALLREDUCE"; }
-  const char* broadcast_activity() const override { return "SIMULATED_BCAST"; }
+  const char* activity_prefix() const override { return "SIMULATED"; }
 
   hvd::Status wait_for(const hvd::DeviceEvent& ready) override {
     const auto* event = dynamic_cast<const SimulatedEvent*>(&ready);
@@ -175,6 +175,17 @@ class SimulatedPlane : public hvd::DevicePlane {
     return hvd::Status::ok();
   }
 
+  hvd::Status allgather(const void* send, void* recv,
+                        const std::vector<std::int64_t>& bytes_by_rank) override {
+    ++simulated_device().allgather_calls;
+    enqueue([=] {
+      const hvd::Status status = hvd::mpi_allgatherv(send, recv, 1, bytes_by_rank, rank_, comm_);
+      if (!status.is_ok())
+        failure_->set(status.message());
+    });
+    return hvd::Status::ok();
+  }
+
   hvd::CompletionFinalizer::Poll completion() override {
     auto done = std::make_shared<std::atomic<bool>>(false);
     enqueue([done] { *done = true; });
@@ -201,6 +212,7 @@ class SimulatedPlane : public hvd::DevicePlane {
   const int device_;
   MPI_Comm comm_;
   const hvd::MpiReductionOps* const ops_;
+  const int rank_;
   const int size_;
   std::shared_ptr<FailureState> failure_ = std::make_shared<FailureState>();
   std::vector<char> fusion_buffer_;
@@ -226,8 +238,8 @@ void use_simulated_device() {
           return hvd::Status::error("simulated device: MPI_Comm_dup failed");
         ++simulated_device().planes_made;
         simulated_device().plane_device = device;
-        return std::unique_ptr<hvd::DevicePlane>(
-            new SimulatedPlane(device, comm, &mpi.reduction_ops(), mpi.topology().size));
+        return std::unique_ptr<hvd::DevicePlane>(new SimulatedPlane(
+            device, comm, &mpi.reduction_ops(), mpi.topology().rank, mpi.topology().size));
       });
 }
 

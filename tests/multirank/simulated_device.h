@@ -62,6 +62,7 @@ struct SimulatedDeviceControl {
   std::atomic<int> plane_device{-1};
   std::atomic<std::int64_t> allreduce_calls{0};
   std::atomic<std::int64_t> broadcast_calls{0};
+  std::atomic<std::int64_t> allgather_calls{0};
 };
 SimulatedDeviceControl& simulated_device();
 

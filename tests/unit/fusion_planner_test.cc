@@ -98,6 +98,16 @@ TEST(FusionPlannerTest, LargeAllreducesRunAlone) {
             (std::vector<std::vector<std::string>>{{"s1", "s2"}, {"big"}, {"big2"}}));
 }
 
+TEST(FusionPlannerTest, OnTheDeviceAllgathersAreNotFused) {
+  std::vector<Response> responses = {allgather("g1", {1, 2}), allgather("g2", {2, 1})};
+  for (Response& r : responses) {
+    r.device = 0;
+    r.on_device = true;
+  }
+  EXPECT_EQ(groups(plan_fusion(responses, 64 << 20)),
+            (std::vector<std::vector<std::string>>{{"g1"}, {"g2"}}));
+}
+
 TEST(FusionPlannerTest, OnTheDeviceLargeAllreducesFuseAndPlanesDoNotMix) {
   const std::int64_t big = kMinUnfusedAllreduceBytes / 4;
   std::vector<Response> responses = {allreduce("d1", big), allreduce("host", 10),
