@@ -39,7 +39,8 @@ void check_tensor(const torch::Tensor& t, const char* caller);
 
 // CUDA tensors take one of two paths, the same on every rank (HOROVOD_GPU_OPERATIONS is a
 // shared setting, and the coordinator compares each tensor's data plane):
-// - The GPU data plane (device_plane.h; allreduce, broadcast and allgather so far): the entry reads and writes
+// - The GPU data plane (device_plane.h; allreduce, broadcast and allgather so far): the entry reads
+// and writes
 //   device memory, and the plane's stream waits for an event recorded on the caller's
 //   current stream when the op was queued. synchronize() returns once the device has run the
 //   op, so the result is usable on any stream.
