@@ -185,11 +185,32 @@ TEST(CudaDevicePlane, RecordingAReadyEventLeavesTheCallersDeviceAlone) {
   ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
 }
 
+TEST(CudaDevicePlane, AllgatherAndBroadcastOnOneRankMoveTheBytes) {
+  auto plane = make_plane();
+  ASSERT_NE(plane, nullptr);
+  std::vector<unsigned char> bytes(1001);
+  for (size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = static_cast<unsigned char>(i * 7);
+  DeviceBytes send(bytes.size()), recv(bytes.size());
+  ASSERT_EQ(cudaMemcpy(send.ptr, bytes.data(), bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemset(recv.ptr, 0, recv.size), cudaSuccess);
+  ASSERT_TRUE(
+      plane->allgather(send.ptr, recv.ptr, {static_cast<std::int64_t>(bytes.size())}).is_ok());
+  ASSERT_TRUE(
+      plane->broadcast(recv.ptr, static_cast<std::int64_t>(bytes.size()), DataType::UInt8, 0)
+          .is_ok());
+  finish(*plane);
+  std::vector<unsigned char> got(bytes.size());
+  ASSERT_EQ(cudaMemcpy(got.data(), recv.ptr, got.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_EQ(got, bytes);
+}
+
 TEST(CudaDevicePlane, EmptyTensorsSkipTheCollective) {
   auto plane = make_plane();
   ASSERT_NE(plane, nullptr);
   ASSERT_TRUE(plane->allreduce(nullptr, nullptr, 0, DataType::Float32, ReduceOp::Sum).is_ok());
   ASSERT_TRUE(plane->broadcast(nullptr, 0, DataType::Int64, 0).is_ok());
+  ASSERT_TRUE(plane->allgather(nullptr, nullptr, {0}).is_ok());
   finish(*plane);
 }
 
