@@ -22,12 +22,14 @@
 #include "horovod_cpp/torch.h"
 #include "rank_values.h"
 #include "simulated_device.h"
+#include "timeline_rows.h"
 
 namespace {
 
 using hvd::ReduceOp;
 using hvd_test::expected;
 using hvd_test::matches;
+using hvd_test::row_events;
 using hvd_test::simulated_device;
 
 // Before main(): hvd::init() in multirank_main.cc then finds the simulated plane.
@@ -310,22 +312,6 @@ TEST(DeviceAllgather, RanksWithDifferentRowCountsEveryDtypeAfterTheReadyEvent) {
   // One call each: on-device allgathers are not fused.
   EXPECT_EQ(simulated_device().allgather_calls.load() - calls_before,
             static_cast<int64_t>(all.size()));
-}
-
-// Rows of the timeline's tensor `tensor`, as "phase:activity", in file order.
-std::vector<std::string> row_events(const hvd::test::Json& trace, const std::string& tensor) {
-  double pid = -1;
-  for (const hvd::test::Json& e : trace.array) {
-    if (e.at("ph").string == "M" && e.at("name").string == "process_name" &&
-        e.at("args").at("name").string == tensor)
-      pid = e.at("pid").number;
-  }
-  std::vector<std::string> out;
-  for (const hvd::test::Json& e : trace.array) {
-    if (pid > 0 && e.at("ph").string != "M" && e.has("pid") && e.at("pid").number == pid)
-      out.push_back(e.at("ph").string + ":" + e.at("name").string);
-  }
-  return out;
 }
 
 TEST(DeviceTimeline, DeviceOpsEndTheirRowsFromTheFinalizerWhileHostOpsRun) {

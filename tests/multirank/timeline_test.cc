@@ -9,26 +9,13 @@
 
 #include "../unit/json_reader.h"
 #include "horovod_cpp/torch.h"
+#include "timeline_rows.h"
 
 namespace {
 
 using hvd::test::Json;
 using hvd::test::JsonReader;
-
-std::vector<std::string> row_events(const Json& trace, const std::string& tensor) {
-  double pid = -1;
-  for (const Json& e : trace.array) {
-    if (e.at("ph").string == "M" && e.at("name").string == "process_name" &&
-        e.at("args").at("name").string == tensor)
-      pid = e.at("pid").number;
-  }
-  std::vector<std::string> out;
-  for (const Json& e : trace.array) {
-    if (pid > 0 && e.at("ph").string != "M" && e.has("pid") && e.at("pid").number == pid)
-      out.push_back(e.at("ph").string + ":" + e.at("name").string);
-  }
-  return out;
-}
+using hvd_test::row_events;
 
 TEST(TimelineTest, RankZeroRecordsEveryStepOfAKnownSequence) {
   const int rank = hvd::rank(), size = hvd::size();
