@@ -167,6 +167,19 @@ Status CudaDevicePlane::allgather(const void* send, void* recv,
   return nccl_->communicator->allgatherv(send, recv, bytes_by_rank, rank_, stream_);
 }
 
+Status CudaDevicePlane::reducescatter(const void* send, void* recv,
+                                      const std::vector<std::int64_t>& counts_by_rank,
+                                      DataType dtype, ReduceOp op) {
+  MutexLock lock(&nccl_->mu);
+  return nccl_->communicator->reducescatterv(send, recv, counts_by_rank, dtype, op, stream_);
+}
+
+Status CudaDevicePlane::alltoall(const void* send, const std::vector<std::int64_t>& send_bytes,
+                                 void* recv, const std::vector<std::int64_t>& recv_bytes) {
+  MutexLock lock(&nccl_->mu);
+  return nccl_->communicator->alltoallv(send, send_bytes, recv, recv_bytes, stream_);
+}
+
 CompletionFinalizer::Poll CudaDevicePlane::completion() {
   cudaEvent_t event = nullptr;
   cudaError_t made = cudaSetDevice(device_);

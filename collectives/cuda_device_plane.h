@@ -57,6 +57,11 @@ class CudaDevicePlane : public DevicePlane {
   Status broadcast(void* buffer, std::int64_t count, DataType dtype, int root) override;
   Status allgather(const void* send, void* recv,
                    const std::vector<std::int64_t>& bytes_by_rank) override;
+  Status reducescatter(const void* send, void* recv,
+                       const std::vector<std::int64_t>& counts_by_rank, DataType dtype,
+                       ReduceOp op) override;
+  Status alltoall(const void* send, const std::vector<std::int64_t>& send_bytes, void* recv,
+                  const std::vector<std::int64_t>& recv_bytes) override;
   CompletionFinalizer::Poll completion() override;
 
  private:

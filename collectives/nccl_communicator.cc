@@ -316,6 +316,67 @@ Status NcclCommunicator::reducescatter(const void* send, void* recv, std::size_t
                 "ncclReduceScatter", kEnqueueLimit);
 }
 
+Status NcclCommunicator::reducescatterv(const void* send, void* recv,
+                                        const std::vector<std::int64_t>& counts_by_rank,
+                                        DataType dtype, ReduceOp op, cudaStream_t stream) {
+  HVD_NCCL_USABLE();
+  if (static_cast<int>(counts_by_rank.size()) != size_)
+    return Status::error("internal: reducescatterv needs one element count per rank");
+  if (dtype == DataType::Bool)
+    return Status::error("reducescatter of bool tensors is not supported");
+  HVD_ASSIGN_OR_RETURN(const ncclDataType_t type, nccl_type(dtype));
+  HVD_ASSIGN_OR_RETURN(const ncclRedOp_t reduction, nccl_op(op));
+  const bool equal = std::all_of(counts_by_rank.begin(), counts_by_rank.end(),
+                                 [&](std::int64_t n) { return n == counts_by_rank.front(); });
+  if (equal && counts_by_rank.front() == 0)
+    return Status::ok();
+  if (equal) {
+    return settle(ncclReduceScatter(send, recv, static_cast<std::size_t>(counts_by_rank.front()),
+                                    type, reduction, comm_, stream),
+                  "ncclReduceScatter", kEnqueueLimit);
+  }
+  const std::int64_t element_bytes = element_size_bytes(dtype);
+  const char* block = static_cast<const char*>(send);
+  Status queued = settle(ncclGroupStart(), "ncclGroupStart", kEnqueueLimit);
+  for (int r = 0; r < size_ && queued.is_ok(); ++r) {
+    const std::int64_t count = counts_by_rank[static_cast<std::size_t>(r)];
+    // recv is written on the root only.
+    if (count > 0) {
+      queued = settle(ncclReduce(block, recv, static_cast<std::size_t>(count), type, reduction, r,
+                                 comm_, stream),
+                      "ncclReduce", kEnqueueLimit);
+    }
+    block += count * element_bytes;
+  }
+  const Status ended = settle(ncclGroupEnd(), "ncclGroupEnd", kEnqueueLimit);
+  return queued.is_ok() ? ended : queued;
+}
+
+Status NcclCommunicator::alltoallv(const void* send, const std::vector<std::int64_t>& send_bytes,
+                                   void* recv, const std::vector<std::int64_t>& recv_bytes,
+                                   cudaStream_t stream) {
+  HVD_NCCL_USABLE();
+  if (static_cast<int>(send_bytes.size()) != size_ || static_cast<int>(recv_bytes.size()) != size_)
+    return Status::error("internal: alltoallv needs one byte count per rank each way");
+  const char* out = static_cast<const char*>(send);
+  char* in = static_cast<char*>(recv);
+  Status queued = settle(ncclGroupStart(), "ncclGroupStart", kEnqueueLimit);
+  for (int r = 0; r < size_ && queued.is_ok(); ++r) {
+    const auto to_send = static_cast<std::size_t>(send_bytes[static_cast<std::size_t>(r)]);
+    const auto to_receive = static_cast<std::size_t>(recv_bytes[static_cast<std::size_t>(r)]);
+    if (to_send > 0)
+      queued =
+          settle(ncclSend(out, to_send, ncclUint8, r, comm_, stream), "ncclSend", kEnqueueLimit);
+    if (queued.is_ok() && to_receive > 0)
+      queued =
+          settle(ncclRecv(in, to_receive, ncclUint8, r, comm_, stream), "ncclRecv", kEnqueueLimit);
+    out += to_send;
+    in += to_receive;
+  }
+  const Status ended = settle(ncclGroupEnd(), "ncclGroupEnd", kEnqueueLimit);
+  return queued.is_ok() ? ended : queued;
+}
+
 Status NcclCommunicator::wait(cudaStream_t stream, std::chrono::milliseconds limit) {
   HVD_NCCL_USABLE();
   const Clock::time_point deadline = Clock::now() + limit;

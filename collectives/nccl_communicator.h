@@ -65,6 +65,18 @@ class NcclCommunicator {
   Status reducescatter(const void* send, void* recv, std::size_t count_per_rank, DataType dtype,
                        ReduceOp op, cudaStream_t stream);
 
+  // send holds size() blocks of counts_by_rank[r] elements, in rank order; this rank gets its
+  // block, reduced. Equal blocks are one ncclReduceScatter, others one ncclReduce per rank
+  // (rooted at the block's owner) in a group; blocks of no elements are skipped on every rank.
+  Status reducescatterv(const void* send, void* recv,
+                        const std::vector<std::int64_t>& counts_by_rank, DataType dtype,
+                        ReduceOp op, cudaStream_t stream);
+  // Bytes: this rank sends send_bytes[r] bytes to rank r from consecutive blocks of send and
+  // receives recv_bytes[r] from rank r into consecutive blocks of recv (one ncclSend and one
+  // ncclRecv per peer with bytes to move, this rank included, in a group).
+  Status alltoallv(const void* send, const std::vector<std::int64_t>& send_bytes, void* recv,
+                   const std::vector<std::int64_t>& recv_bytes, cudaStream_t stream);
+
   // Until everything enqueued on `stream` has run, or an asynchronous NCCL error (a failed
   // peer), or `limit` passes (then it aborts the communicator: the stream may never drain).
   Status wait(cudaStream_t stream, std::chrono::milliseconds limit);

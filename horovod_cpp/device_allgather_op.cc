@@ -5,11 +5,7 @@ namespace hvd {
 Status enqueue_device_allgather(const Response& response, const TensorTableEntry& entry, int size,
                                 DevicePlane* plane, RuntimeCounters* counters) {
   const std::string what = "allgather '" + entry.name + "'";
-  if (!entry.on_device || entry.device != plane->device()) {
-    return Status::error("internal: " + what + " is not in the memory of device " +
-                         std::to_string(plane->device()) +
-                         ", which runs this rank's GPU data plane");
-  }
+  HVD_RETURN_IF_ERROR(check_on_plane(*plane, entry.on_device, entry.device, what));
   if (response.dim0_by_rank.size() != static_cast<size_t>(size) || entry.shape.empty()) {
     return Status::error("internal: " + what + " got " +
                          std::to_string(response.dim0_by_rank.size()) + " row counts for " +

@@ -15,11 +15,8 @@ Status DeviceAllreduceExecutor::enqueue(const Response& response,
                            " elements here but the coordinator planned " +
                            std::to_string(response.element_counts[i]));
     }
-    if (!entry.on_device || entry.device != plane_->device()) {
-      return Status::error("internal: allreduce '" + entry.name + "' is not in the memory of " +
-                           "device " + std::to_string(plane_->device()) +
-                           ", which runs this rank's GPU data plane");
-    }
+    HVD_RETURN_IF_ERROR(
+        check_on_plane(*plane_, entry.on_device, entry.device, "allreduce '" + entry.name + "'"));
   }
   // Every input must be ready before the first copy or call reads any of them.
   for (const TensorTableEntry& entry : entries) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "collectives/mpi_context.h"
@@ -63,10 +64,26 @@ class DevicePlane {
   // rank order; this rank sends bytes_by_rank[rank] bytes from `send`.
   virtual Status allgather(const void* send, void* recv,
                            const std::vector<std::int64_t>& bytes_by_rank) = 0;
+  // Over every rank's plane: `send` holds one block per rank, in rank order, of
+  // counts_by_rank[r] elements; this rank's `recv` gets its own block reduced over every rank
+  // (Average as for allreduce).
+  virtual Status reducescatter(const void* send, void* recv,
+                               const std::vector<std::int64_t>& counts_by_rank, DataType dtype,
+                               ReduceOp op) = 0;
+  // Bytes over every rank's plane: this rank sends send_bytes[r] bytes to rank r from
+  // consecutive blocks of `send`, and receives recv_bytes[r] bytes from rank r into consecutive
+  // blocks of `recv`, in rank order.
+  virtual Status alltoall(const void* send, const std::vector<std::int64_t>& send_bytes, void* recv,
+                          const std::vector<std::int64_t>& recv_bytes) = 0;
   // A poll for the finalizer: true once everything queued so far has run; an error when the
   // device or a peer failed (the runtime then ends the job).
   virtual CompletionFinalizer::Poll completion() = 0;
 };
+
+// An internal error unless a tensor of `what` ("allgather 'x'") that is `on_device` of
+// `device` lives in `plane`'s memory: the runtime routed it to the wrong plane.
+Status check_on_plane(const DevicePlane& plane, bool on_device, int device,
+                      const std::string& what);
 
 // Makes this rank's plane on `device` (kCpuDevice: the plane picks one, for a rank whose first
 // on-device response only needs its zeros). Collective: every rank calls it in the same response

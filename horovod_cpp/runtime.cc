@@ -14,7 +14,9 @@
 #include "horovod_cpp/alltoall_op.h"
 #include "horovod_cpp/broadcast_op.h"
 #include "horovod_cpp/device_allgather_op.h"
+#include "horovod_cpp/device_alltoall_op.h"
 #include "horovod_cpp/device_broadcast_op.h"
+#include "horovod_cpp/device_reducescatter_op.h"
 #include "horovod_cpp/launcher_checkin.h"
 #include "horovod_cpp/logging.h"
 #include "horovod_cpp/rank_ranges.h"
@@ -38,7 +40,8 @@ std::string upper(const char* name) {
 // The responses the GPU data plane runs, and what the timeline calls their calls there.
 bool runs_on_device(ResponseType type) {
   return type == ResponseType::Allreduce || type == ResponseType::Broadcast ||
-         type == ResponseType::Allgather;
+         type == ResponseType::Allgather || type == ResponseType::Alltoall ||
+         type == ResponseType::Reducescatter;
 }
 const char* device_activity_suffix(ResponseType type) {
   switch (type) {
@@ -46,6 +49,10 @@ const char* device_activity_suffix(ResponseType type) {
       return "BCAST";
     case ResponseType::Allgather:
       return "ALLGATHER";
+    case ResponseType::Alltoall:
+      return "ALLTOALL";
+    case ResponseType::Reducescatter:
+      return "REDUCESCATTER";
     default:
       return "ALLREDUCE";
   }
@@ -248,11 +255,8 @@ Status Runtime::check_on_device(const TensorTableEntry& entry) {
     return Status::error(what + " is in GPU memory, but HOROVOD_GPU_OPERATIONS=MPI stages GPU " +
                          "tensors through host memory");
   }
-  if (entry.op != OpType::Allreduce && entry.op != OpType::Broadcast &&
-      entry.op != OpType::Allgather) {
-    return Status::error(what + " is in GPU memory, and only allreduce, broadcast and " +
-                         "allgather run on the GPU data plane so far");
-  }
+  if (entry.op == OpType::Barrier || entry.op == OpType::Join)
+    return Status::error(what + " carries no tensor data, so it cannot be in GPU memory");
   if (entry.device < 0) {
     return Status::error(what + " is marked as in GPU memory but names device " +
                          std::to_string(entry.device));
@@ -555,9 +559,20 @@ Status Runtime::execute_on_device(const Response& response) {
       queued = enqueue_device_broadcast(response, entries->front(), mpi_->topology().rank,
                                         device_plane_.get());
       break;
-    default:
+    case ResponseType::Allgather:
       queued = enqueue_device_allgather(response, entries->front(), mpi_->topology().size,
                                         device_plane_.get(), &counters_);
+      break;
+    case ResponseType::Alltoall:
+      queued = enqueue_device_alltoall(response, entries->front(), *mpi_, device_plane_.get());
+      break;
+    case ResponseType::Reducescatter:
+      queued = enqueue_device_reducescatter(response, entries->front(), mpi_->topology().rank,
+                                            mpi_->topology().size, device_plane_.get());
+      break;
+    default:
+      queued = Status::error(std::string("internal: no GPU data plane path for ") +
+                             op_type_name(entries->front().op));
       break;
   }
   if (!queued.is_ok()) {

@@ -95,7 +95,9 @@ void check_tensor(const torch::Tensor& t, const char* caller) {
 torch::Tensor host_contiguous(const torch::Tensor& t) {
   if (t.is_cpu())
     return t.contiguous();
-  return t.to(torch::kCPU, /*non_blocking=*/false, /*copy=*/false).contiguous();
+  torch::Tensor staged = host_empty_like(t);
+  staged.copy_(t);  // waits for the device: the background thread reads it next
+  return staged;
 }
 
 bool on_device_plane(const torch::Tensor& t, const char* caller) {
@@ -129,7 +131,9 @@ void set_on_device(TensorTableEntry* entry, const torch::Tensor& t) {
 }
 
 torch::Tensor host_empty_like(const torch::Tensor& t) {
-  return torch::empty(t.sizes(), t.options().device(torch::kCPU));
+  // Page-locked for a CUDA tensor's staging copy: the device copies it by DMA, without the
+  // driver's bounce through a pinned buffer of its own.
+  return torch::empty(t.sizes(), t.options().device(torch::kCPU).pinned_memory(t.is_cuda()));
 }
 
 TensorTableEntry entry_for(const torch::Tensor& input, OpType op, DataType dtype,

@@ -55,9 +55,10 @@ bool on_device_plane(const torch::Tensor& t, const char* caller);
 // on the caller's current stream has run. Only where on_device_plane(t).
 void set_on_device(TensorTableEntry* entry, const torch::Tensor& t);
 
-// `t` itself if it is a contiguous CPU tensor, else a contiguous host copy.
+// `t` itself if it is a contiguous CPU tensor, else a contiguous host copy (in page-locked
+// memory for a CUDA tensor: the host-staged GPU path).
 torch::Tensor host_contiguous(const torch::Tensor& t);
-// A new contiguous host tensor with t's shape and dtype.
+// A new contiguous host tensor with t's shape and dtype, page-locked when t is a CUDA tensor.
 torch::Tensor host_empty_like(const torch::Tensor& t);
 // hvd::Error if `t` is bool (no reduction is defined for it).
 void check_reducible(DataType dtype, const char* caller);

@@ -267,9 +267,12 @@ std::pair<torch::Tensor, torch::Tensor> alltoall(const torch::Tensor& t,
   if (t.dim() == 0)
     fail(std::string(caller) + ": a scalar has no dim 0 to split; reshape to [1]");
   const DataType dtype = to_data_type(t, caller);
-  torch::Tensor input = host_contiguous(t);
+  const bool on_device = on_device_plane(t, caller);
+  torch::Tensor input = on_device ? t.contiguous() : host_contiguous(t);
   TensorTableEntry entry = entry_for(input, OpType::Alltoall, dtype, name);
   entry.device = device_index(t);
+  if (on_device)
+    set_on_device(&entry, input);  // the output is allocated on input's device
   if (splits.defined()) {
     if (splits.dim() != 1 || !c10::isIntegralType(splits.scalar_type(), /*includeBool=*/false)) {
       fail(std::string(caller) + ": splits must be a 1-D integer tensor, got " +
@@ -301,9 +304,12 @@ torch::Tensor reducescatter(const torch::Tensor& t, ReduceOp op, const std::stri
     fail(std::string(caller) + ": a scalar has no dim 0 to scatter; reshape to [1]");
   const DataType dtype = to_data_type(t, caller);
   check_reducible(dtype, caller);
-  torch::Tensor input = host_contiguous(t);
+  const bool on_device = on_device_plane(t, caller);
+  torch::Tensor input = on_device ? t.contiguous() : host_contiguous(t);
   TensorTableEntry entry = entry_for(input, OpType::Reducescatter, dtype, name);
   entry.device = device_index(t);
+  if (on_device)
+    set_on_device(&entry, input);  // the output is allocated on input's device
   entry.reduce_op = op;
   TorchOpState state;
   allocate_output_later(&entry, &state, input.options());

@@ -205,12 +205,40 @@ TEST(CudaDevicePlane, AllgatherAndBroadcastOnOneRankMoveTheBytes) {
   EXPECT_EQ(got, bytes);
 }
 
+TEST(CudaDevicePlane, ReducescatterAndAlltoallOnOneRankKeepTheRanksBlock) {
+  auto plane = make_plane();
+  ASSERT_NE(plane, nullptr);
+  const std::vector<float> values = {1.5f, -2.0f, 3.25f, 8.0f, -0.5f};
+  const std::size_t bytes = values.size() * sizeof(float);
+  DeviceBytes send(bytes), scattered(bytes), exchanged(bytes);
+  ASSERT_EQ(cudaMemcpy(send.ptr, values.data(), bytes, cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemset(scattered.ptr, 0, bytes), cudaSuccess);
+  ASSERT_EQ(cudaMemset(exchanged.ptr, 0, bytes), cudaSuccess);
+  const auto count = static_cast<std::int64_t>(values.size());
+  // One rank: its block is everything, and the reduction of one contribution is itself.
+  ASSERT_TRUE(
+      plane->reducescatter(send.ptr, scattered.ptr, {count}, DataType::Float32, ReduceOp::Max)
+          .is_ok());
+  ASSERT_TRUE(plane
+                  ->alltoall(send.ptr, {static_cast<std::int64_t>(bytes)}, exchanged.ptr,
+                             {static_cast<std::int64_t>(bytes)})
+                  .is_ok());
+  finish(*plane);
+  for (DeviceBytes* out : {&scattered, &exchanged}) {
+    std::vector<float> got(values.size());
+    ASSERT_EQ(cudaMemcpy(got.data(), out->ptr, bytes, cudaMemcpyDeviceToHost), cudaSuccess);
+    EXPECT_EQ(got, values);
+  }
+}
+
 TEST(CudaDevicePlane, EmptyTensorsSkipTheCollective) {
   auto plane = make_plane();
   ASSERT_NE(plane, nullptr);
   ASSERT_TRUE(plane->allreduce(nullptr, nullptr, 0, DataType::Float32, ReduceOp::Sum).is_ok());
   ASSERT_TRUE(plane->broadcast(nullptr, 0, DataType::Int64, 0).is_ok());
   ASSERT_TRUE(plane->allgather(nullptr, nullptr, {0}).is_ok());
+  ASSERT_TRUE(plane->reducescatter(nullptr, nullptr, {0}, DataType::Int32, ReduceOp::Sum).is_ok());
+  ASSERT_TRUE(plane->alltoall(nullptr, {0}, nullptr, {0}).is_ok());
   finish(*plane);
 }
 

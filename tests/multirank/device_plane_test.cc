@@ -1,6 +1,7 @@
 // The runtime's GPU data plane path (device_plane.h), run on a simulated device
 // (simulated_device.h) across real MPI ranks: on-device allreduces, fused and alone, checked
-// against the closed forms of rank_values.h, and broadcasts from every root; the stream
+// against the closed forms of rank_values.h, broadcasts from every root, allgathers,
+// reducescatters and alltoalls with uneven rows; the stream
 // waits for each input's ready event;
 // an op completes only once the device has run it; a device failure ends the job; a rank
 // whose data plane differs is an error on every rank; a joined rank reduces zeros, and makes
@@ -78,8 +79,12 @@ struct DeviceAllreduce {
   double postscale = 1.0;
   std::shared_ptr<const hvd::DeviceEvent> ready;
   bool on_device = true;
-  // Allgather: the output, allocated by the runtime once every rank's rows are known.
+  // Allgather, alltoall, reducescatter: the output, allocated by the runtime once every
+  // rank's rows are known.
   std::shared_ptr<torch::Tensor> gathered = std::make_shared<torch::Tensor>();
+  // Alltoall: rows sent to each rank (empty: even), and rows received from each.
+  std::vector<int64_t> splits;
+  std::shared_ptr<std::vector<int64_t>> received = std::make_shared<std::vector<int64_t>>();
 };
 
 // Queues `a` as an on-device allreduce of this rank's device; throws hvd::Error if refused.
@@ -98,7 +103,12 @@ hvd::Handle enqueue(const DeviceAllreduce& a, hvd::OpType op_type = hvd::OpType:
   entry.postscale = a.postscale;
   entry.root_rank = root_rank;
   entry.input = a.input.data_ptr();
-  if (op_type == hvd::OpType::Allgather) {
+  entry.splits = a.splits;
+  entry.set_received_splits = [slot = a.received](const std::vector<int64_t>& rows) {
+    *slot = rows;
+  };
+  if (op_type == hvd::OpType::Allgather || op_type == hvd::OpType::Alltoall ||
+      op_type == hvd::OpType::Reducescatter) {
     entry.allocate_output = [slot = a.gathered, options = a.input.options()](
                                 const std::vector<int64_t>& shape) -> hvd::StatusOr<void*> {
       *slot = torch::full(shape, 7, options);
@@ -314,6 +324,99 @@ TEST(DeviceAllgather, RanksWithDifferentRowCountsEveryDtypeAfterTheReadyEvent) {
             static_cast<int64_t>(all.size()));
 }
 
+TEST(DeviceReducescatter, EveryDtypeSumAndAverageWithUnevenBlocksAfterTheReadyEvent) {
+  // 2 * size + 1 rows (rank 0 gets one more than the rest), and size - 1 rows (the last rank
+  // gets none), of 3; inputs written on the user's stream after the ops are queued.
+  const int size = hvd::size(), rank = hvd::rank();
+  const std::vector<ReduceOp> ops = {ReduceOp::Average, ReduceOp::Sum};  // all the API has
+  const auto calls_before = simulated_device().reducescatter_calls.load();
+  hvd_test::SimulatedStream user_stream;
+  user_stream.set_delay(std::chrono::milliseconds(2));
+  std::vector<DeviceAllreduce> all;
+  std::vector<hvd::Handle> handles;
+  for (torch::ScalarType dtype : hvd_test::kNumericDtypes) {
+    for (ReduceOp op : ops) {
+      for (int64_t rows : {int64_t{2} * size + 1, int64_t{size} - 1}) {
+        DeviceAllreduce a;
+        a.name = "dev.rs." + std::string(c10::toString(dtype)) + "." + hvd::reduce_op_name(op) +
+                 "." + std::to_string(rows);
+        a.op = op;
+        a.input = torch::full({rows, 3}, -1, dtype);
+        user_stream.enqueue([input = a.input, mine = hvd_test::contribution(
+                                                  rank, {rows, 3}, dtype)] { input.copy_(mine); });
+        a.ready = hvd_test::record_event(user_stream);
+        all.push_back(a);
+        handles.push_back(enqueue(a, hvd::OpType::Reducescatter));
+      }
+    }
+  }
+  for (hvd::Handle h : handles)
+    wait(h);
+  for (const DeviceAllreduce& a : all) {
+    const int64_t rows = a.input.size(0);
+    int64_t first = 0;
+    for (int r = 0; r < rank; ++r)
+      first += rows / size + (r < rows % size ? 1 : 0);
+    const int64_t mine = rows / size + (rank < rows % size ? 1 : 0);
+    const torch::Tensor full = expected(a.op, size, {rows, 3}, a.input.scalar_type());
+    EXPECT_TRUE(matches(*a.gathered, full.narrow(0, first, mine))) << a.name;
+  }
+  // One call each: on-device reducescatters are not fused.
+  EXPECT_EQ(simulated_device().reducescatter_calls.load() - calls_before,
+            static_cast<int64_t>(all.size()));
+}
+
+TEST(DeviceAlltoall, UnevenEvenAndEmptySplitsEveryDtypeAfterTheReadyEvent) {
+  // Rank r sends (r + k) % 3 rows to rank k (some none), then 2 rows to each rank (even, no
+  // splits given), then nothing at all; every row sent from r to k holds 1 + r * size + k.
+  const int size = hvd::size(), rank = hvd::rank();
+  const auto calls_before = simulated_device().alltoall_calls.load();
+  auto rows_sent = [](int variant, int from, int to) -> int64_t {
+    return variant == 0 ? (from + to) % 3 : variant == 1 ? 2 : 0;
+  };
+  auto rows_from = [&](int variant, int from, int to, torch::ScalarType dtype) {
+    return torch::full({rows_sent(variant, from, to), 2}, 1 + from * size + to, dtype);
+  };
+  hvd_test::SimulatedStream user_stream;
+  user_stream.set_delay(std::chrono::milliseconds(20));
+  std::vector<DeviceAllreduce> all;
+  std::vector<int> variants;
+  std::vector<hvd::Handle> handles;
+  for (torch::ScalarType dtype : hvd_test::kEveryDtype) {
+    for (int variant = 0; variant < 3; ++variant) {
+      std::vector<torch::Tensor> blocks;
+      DeviceAllreduce a;
+      for (int k = 0; k < size; ++k) {
+        blocks.push_back(rows_from(variant, rank, k, dtype));
+        if (variant != 1)
+          a.splits.push_back(rows_sent(variant, rank, k));
+      }
+      const torch::Tensor mine = torch::cat(blocks);
+      a.name = "dev.a2a." + std::string(c10::toString(dtype)) + "." + std::to_string(variant);
+      a.input = torch::full_like(mine, 0);
+      user_stream.enqueue([input = a.input, mine] { input.copy_(mine); });
+      a.ready = hvd_test::record_event(user_stream);
+      all.push_back(a);
+      variants.push_back(variant);
+      handles.push_back(enqueue(a, hvd::OpType::Alltoall));
+    }
+  }
+  for (hvd::Handle h : handles)
+    wait(h);
+  for (size_t i = 0; i < all.size(); ++i) {
+    std::vector<torch::Tensor> blocks;
+    std::vector<int64_t> received;
+    for (int r = 0; r < size; ++r) {
+      blocks.push_back(rows_from(variants[i], r, rank, all[i].input.scalar_type()));
+      received.push_back(rows_sent(variants[i], r, rank));
+    }
+    EXPECT_TRUE(torch::equal(*all[i].gathered, torch::cat(blocks))) << all[i].name;
+    EXPECT_EQ(*all[i].received, received) << all[i].name;
+  }
+  EXPECT_EQ(simulated_device().alltoall_calls.load() - calls_before,
+            static_cast<int64_t>(all.size()));
+}
+
 TEST(DeviceTimeline, DeviceOpsEndTheirRowsFromTheFinalizerWhileHostOpsRun) {
   const int size = hvd::size();
   const std::string path =
@@ -389,11 +492,9 @@ TEST(DeviceAllreduce, RefusedAtEnqueueWithTheReason) {
   a.input = torch::ones({4});
   a.output = torch::zeros({4});
   wait(enqueue(a));  // this rank's GPU ops now run on my_device()
-  a.name = "dev.allgather";
-  a.input = torch::ones({4});
-  a.output = torch::zeros({4});
-  hvd_test::expect_error([&] { enqueue(a, hvd::OpType::Alltoall); },
-                         {"alltoall 'dev.allgather'", "only allreduce, broadcast and allgather"});
+  a.name = "dev.barrier";
+  hvd_test::expect_error([&] { enqueue(a, hvd::OpType::Barrier); },
+                         {"barrier 'dev.barrier'", "no tensor data"});
   a.name = "dev.other_gpu";
   hvd_test::expect_error(
       [&] { enqueue(a, hvd::OpType::Allreduce, my_device() + 1); },

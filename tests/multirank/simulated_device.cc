@@ -8,7 +8,9 @@
 
 #include "collectives/mpi_allgather.h"
 #include "collectives/mpi_allreduce.h"
+#include "collectives/mpi_alltoall.h"
 #include "collectives/mpi_broadcast.h"
+#include "collectives/mpi_reducescatter.h"
 #include "collectives/scaled_copy.h"
 
 namespace hvd_test {
@@ -154,12 +156,8 @@ class SimulatedPlane : public hvd::DevicePlane {
         failure_->set(status.message());
         return;
       }
-      if (op != hvd::ReduceOp::Average)
-        return;
-      if (hvd::is_floating_point(dtype))
-        hvd::scaled_copy(recv, recv, count, dtype, 1.0 / size_);
-      else
-        hvd::divide_integers(recv, count, dtype, size_);
+      if (op == hvd::ReduceOp::Average)
+        average(recv, count, dtype);
     });
     return hvd::Status::ok();
   }
@@ -186,6 +184,36 @@ class SimulatedPlane : public hvd::DevicePlane {
     return hvd::Status::ok();
   }
 
+  hvd::Status reducescatter(const void* send, void* recv,
+                            const std::vector<std::int64_t>& counts_by_rank, hvd::DataType dtype,
+                            hvd::ReduceOp op) override {
+    ++simulated_device().reducescatter_calls;
+    enqueue([=] {
+      const hvd::ReduceOp mpi_op = op == hvd::ReduceOp::Average ? hvd::ReduceOp::Sum : op;
+      const hvd::Status status =
+          hvd::mpi_reducescatter(send, recv, counts_by_rank, dtype, mpi_op, comm_, *ops_);
+      if (!status.is_ok()) {
+        failure_->set(status.message());
+        return;
+      }
+      if (op == hvd::ReduceOp::Average)
+        average(recv, counts_by_rank[static_cast<size_t>(rank_)], dtype);
+    });
+    return hvd::Status::ok();
+  }
+
+  hvd::Status alltoall(const void* send, const std::vector<std::int64_t>& send_bytes, void* recv,
+                       const std::vector<std::int64_t>& recv_bytes) override {
+    ++simulated_device().alltoall_calls;
+    enqueue([=] {
+      const hvd::Status status =
+          hvd::mpi_alltoallv(send, send_bytes, recv, recv_bytes, /*row_bytes=*/1, comm_);
+      if (!status.is_ok())
+        failure_->set(status.message());
+    });
+    return hvd::Status::ok();
+  }
+
   hvd::CompletionFinalizer::Poll completion() override {
     auto done = std::make_shared<std::atomic<bool>>(false);
     enqueue([done] { *done = true; });
@@ -200,6 +228,14 @@ class SimulatedPlane : public hvd::DevicePlane {
   }
 
  private:
+  // The sum of every rank's contribution becomes their average, as the host path computes it.
+  void average(void* sum, std::int64_t count, hvd::DataType dtype) const {
+    if (hvd::is_floating_point(dtype))
+      hvd::scaled_copy(sum, sum, count, dtype, 1.0 / size_);
+    else
+      hvd::divide_integers(sum, count, dtype, size_);
+  }
+
   // Once the device failed, nothing more runs on it (a failed NCCL communicator is aborted).
   void enqueue(std::function<void()> work) {
     stream_.set_delay(std::chrono::microseconds(simulated_device().stream_delay_us.load()));

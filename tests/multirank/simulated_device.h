@@ -63,6 +63,8 @@ struct SimulatedDeviceControl {
   std::atomic<std::int64_t> allreduce_calls{0};
   std::atomic<std::int64_t> broadcast_calls{0};
   std::atomic<std::int64_t> allgather_calls{0};
+  std::atomic<std::int64_t> reducescatter_calls{0};
+  std::atomic<std::int64_t> alltoall_calls{0};
 };
 SimulatedDeviceControl& simulated_device();
 
