@@ -70,13 +70,19 @@ StatusOr<std::unique_ptr<DevicePlane>> CudaDevicePlane::create(int device, const
   HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
   cudaStream_t stream = nullptr;
   HVD_RETURN_IF_CUDA_ERROR(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-  return std::unique_ptr<DevicePlane>(
-      new CudaDevicePlane(device, topology.rank, stream, std::move(nccl).value()));
+  return std::unique_ptr<DevicePlane>(new CudaDevicePlane(device, topology.rank,
+                                                          topology.local_rank, mpi.local_comm(),
+                                                          stream, std::move(nccl).value()));
 }
 
-CudaDevicePlane::CudaDevicePlane(int device, int rank, cudaStream_t stream,
-                                 std::unique_ptr<NcclCommunicator> nccl)
-    : device_(device), rank_(rank), stream_(stream), nccl_(std::make_shared<Nccl>()) {
+CudaDevicePlane::CudaDevicePlane(int device, int rank, int local_rank, MPI_Comm local_comm,
+                                 cudaStream_t stream, std::unique_ptr<NcclCommunicator> nccl)
+    : device_(device),
+      rank_(rank),
+      local_rank_(local_rank),
+      local_comm_(local_comm),
+      stream_(stream),
+      nccl_(std::make_shared<Nccl>()) {
   MutexLock lock(&nccl_->mu);
   nccl_->communicator = std::move(nccl);
 }
@@ -93,7 +99,10 @@ CudaDevicePlane::~CudaDevicePlane() {
     cudaFreeAsync(fusion_buffer_, stream_);
   cudaStreamSynchronize(stream_);  // drained or aborted above: only the free remains
   cudaStreamDestroy(stream_);
+  for (void* host : host_buffers_)
+    cudaFreeHost(host);
   MutexLock lock(&nccl_->mu);
+  nccl_->local_communicator.reset();
   nccl_->communicator.reset();
 }
 
@@ -180,6 +189,59 @@ Status CudaDevicePlane::alltoall(const void* send, const std::vector<std::int64_
   return nccl_->communicator->alltoallv(send, send_bytes, recv, recv_bytes, stream_);
 }
 
+StatusOr<NcclCommunicator*> CudaDevicePlane::local_communicator() {
+  if (!nccl_->local_communicator) {
+    StatusOr<std::unique_ptr<NcclCommunicator>> made =
+        NcclCommunicator::create(local_comm_, device_, kJoinLimit);
+    if (!made.is_ok())
+      return made.status().with_context("the NCCL communicator of this host's ranks");
+    nccl_->local_communicator = std::move(made).value();
+  }
+  return nccl_->local_communicator.get();
+}
+
+Status CudaDevicePlane::local_reducescatter(const void* send, void* recv,
+                                            const std::vector<std::int64_t>& counts_by_local_rank,
+                                            DataType dtype, ReduceOp op) {
+  MutexLock lock(&nccl_->mu);
+  HVD_ASSIGN_OR_RETURN(NcclCommunicator * local, local_communicator());
+  return local->reducescatterv(send, recv, counts_by_local_rank, dtype, op, stream_);
+}
+
+Status CudaDevicePlane::local_allgather(const void* send, void* recv,
+                                        const std::vector<std::int64_t>& bytes_by_local_rank) {
+  MutexLock lock(&nccl_->mu);
+  HVD_ASSIGN_OR_RETURN(NcclCommunicator * local, local_communicator());
+  return local->allgatherv(send, recv, bytes_by_local_rank, local_rank_, stream_);
+}
+
+StatusOr<void*> CudaDevicePlane::host_buffer(std::int64_t bytes) {
+  if (!host_buffers_.empty() && bytes <= host_bytes_)
+    return host_buffers_.back();
+  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  void* memory = nullptr;
+  const std::int64_t grown = std::max(bytes, 2 * host_bytes_);  // few replacements kept
+  HVD_RETURN_IF_CUDA_ERROR(
+      cudaMallocHost(&memory, static_cast<size_t>(std::max<std::int64_t>(grown, 1))));
+  host_buffers_.push_back(memory);
+  host_bytes_ = grown;
+  return memory;
+}
+
+Status CudaDevicePlane::copy_to_host(const void* device_src, void* host_dst, std::int64_t bytes) {
+  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(cudaMemcpyAsync(host_dst, device_src, static_cast<size_t>(bytes),
+                                           cudaMemcpyDeviceToHost, stream_));
+  return Status::ok();
+}
+
+Status CudaDevicePlane::copy_to_device(const void* host_src, void* device_dst, std::int64_t bytes) {
+  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(cudaMemcpyAsync(device_dst, host_src, static_cast<size_t>(bytes),
+                                           cudaMemcpyHostToDevice, stream_));
+  return Status::ok();
+}
+
 CompletionFinalizer::Poll CudaDevicePlane::completion() {
   cudaEvent_t event = nullptr;
   cudaError_t made = cudaSetDevice(device_);
@@ -203,6 +265,8 @@ CompletionFinalizer::Poll CudaDevicePlane::completion() {
     // Still running: a collective waiting for a peer that failed would never finish.
     MutexLock lock(&nccl->mu);
     HVD_RETURN_IF_ERROR(nccl->communicator->async_error());
+    if (nccl->local_communicator)
+      HVD_RETURN_IF_ERROR(nccl->local_communicator->async_error());
     return false;
   };
 }

@@ -15,6 +15,7 @@
 #include <cuda_runtime_api.h>
 
 #include <memory>
+#include <vector>
 
 #include "collectives/nccl_communicator.h"
 #include "horovod_cpp/device_plane.h"
@@ -62,22 +63,39 @@ class CudaDevicePlane : public DevicePlane {
                        ReduceOp op) override;
   Status alltoall(const void* send, const std::vector<std::int64_t>& send_bytes, void* recv,
                   const std::vector<std::int64_t>& recv_bytes) override;
+  // Over a second communicator of this host's ranks, made at the first call (collective over
+  // them: every local rank runs the same hierarchical allreduce).
+  Status local_reducescatter(const void* send, void* recv,
+                             const std::vector<std::int64_t>& counts_by_local_rank, DataType dtype,
+                             ReduceOp op) override;
+  Status local_allgather(const void* send, void* recv,
+                         const std::vector<std::int64_t>& bytes_by_local_rank) override;
+  StatusOr<void*> host_buffer(std::int64_t bytes) override;  // cudaMallocHost
+  Status copy_to_host(const void* device_src, void* host_dst, std::int64_t bytes) override;
+  Status copy_to_device(const void* host_src, void* device_dst, std::int64_t bytes) override;
   CompletionFinalizer::Poll completion() override;
 
  private:
   struct Nccl {
     Mutex mu;
     std::unique_ptr<NcclCommunicator> communicator HVD_GUARDED_BY(mu);
+    std::unique_ptr<NcclCommunicator> local_communicator HVD_GUARDED_BY(mu);  // or none yet
   };
-  CudaDevicePlane(int device, int rank, cudaStream_t stream,
+  CudaDevicePlane(int device, int rank, int local_rank, MPI_Comm local_comm, cudaStream_t stream,
                   std::unique_ptr<NcclCommunicator> nccl);
+  // The local communicator, made at the first call; under nccl_->mu.
+  StatusOr<NcclCommunicator*> local_communicator() HVD_REQUIRES(nccl_->mu);
 
   const int device_;
   const int rank_;
+  const int local_rank_;
+  const MPI_Comm local_comm_;  // the MpiContext's, which outlives the plane
   const cudaStream_t stream_;
   const std::shared_ptr<Nccl> nccl_;
   void* fusion_buffer_ = nullptr;
   std::int64_t fusion_bytes_ = 0;
+  std::vector<void*> host_buffers_;  // page-locked; the last is current, queued copies use older
+  std::int64_t host_bytes_ = 0;
 };
 
 }  // namespace hvd

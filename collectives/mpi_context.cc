@@ -23,6 +23,10 @@ StatusOr<std::unique_ptr<MpiContext>> MpiContext::create() {
   t.local_size = ctx->local_comm_.size();
   t.cross_rank = ctx->cross_comm_.rank();
   t.cross_size = ctx->cross_comm_.size();
+  int local_size_bounds[2] = {t.local_size, -t.local_size};  // min, -max
+  HVD_RETURN_IF_MPI_ERROR(MPI_Allreduce(MPI_IN_PLACE, local_size_bounds, 2, MPI_INT, MPI_MIN,
+                                        ctx->control_comm_.get()));
+  t.homogeneous = local_size_bounds[0] == -local_size_bounds[1];
   return ctx;
 }
 

@@ -22,6 +22,7 @@ struct Topology {
   int local_size = 1;
   int cross_rank = 0;  // among the ranks with the same local_rank
   int cross_size = 1;
+  bool homogeneous = true;  // every host runs local_size ranks
 };
 
 class MpiContext {
@@ -34,6 +35,10 @@ class MpiContext {
   bool owns_mpi() const { return environment_->owns_mpi(); }
   MPI_Comm control_comm() const { return control_comm_.get(); }
   MPI_Comm data_comm() const { return data_comm_.get(); }
+  // This host's ranks, and the ranks with this rank's local_rank (one per host): the
+  // hierarchical allreduce's two levels.
+  MPI_Comm local_comm() const { return local_comm_.get(); }
+  MPI_Comm cross_comm() const { return cross_comm_.get(); }
   const MpiReductionOps& reduction_ops() const { return *reduction_ops_; }
 
   // Collective over the control communicator: every rank passes the same number of values and

@@ -1,9 +1,15 @@
 #include "horovod_cpp/device_allreduce_executor.h"
 
+#include <thread>
+
+#include "collectives/mpi_allreduce.h"
+
 namespace hvd {
 
-DeviceAllreduceExecutor::DeviceAllreduceExecutor(DevicePlane* plane, RuntimeCounters* counters)
-    : plane_(plane), counters_(counters) {}
+DeviceAllreduceExecutor::DeviceAllreduceExecutor(DevicePlane* plane, RuntimeCounters* counters,
+                                                 const MpiContext* hierarchy,
+                                                 std::chrono::milliseconds device_limit)
+    : plane_(plane), counters_(counters), hierarchy_(hierarchy), device_limit_(device_limit) {}
 
 Status DeviceAllreduceExecutor::enqueue(const Response& response,
                                         const std::vector<TensorTableEntry>& entries) {
@@ -23,9 +29,90 @@ Status DeviceAllreduceExecutor::enqueue(const Response& response,
     if (entry.ready)
       HVD_RETURN_IF_ERROR(plane_->wait_for(*entry.ready));
   }
+  const bool integer_average =
+      response.reduce_op == ReduceOp::Average && !is_floating_point(response.dtype);
+  if (hierarchy_ != nullptr && !integer_average)
+    return enqueue_hierarchical(response, entries);
   if (entries.size() == 1)
     return enqueue_single(response, entries.front());
   return enqueue_fused(response, entries);
+}
+
+Status DeviceAllreduceExecutor::wait_for_device() {
+  const CompletionFinalizer::Poll done = plane_->completion();
+  const auto deadline = std::chrono::steady_clock::now() + device_limit_;
+  while (true) {
+    StatusOr<bool> polled = done();
+    if (!polled.is_ok())
+      return polled.status();
+    if (polled.value())
+      return Status::ok();
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::error("the device did not finish the host-local reduce-scatter within " +
+                           std::to_string(device_limit_.count()) + " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+}
+
+Status DeviceAllreduceExecutor::enqueue_hierarchical(const Response& response,
+                                                     const std::vector<TensorTableEntry>& entries) {
+  const Topology& topology = hierarchy_->topology();
+  const std::int64_t element_bytes = element_size_bytes(response.dtype);
+  std::int64_t count = 0;
+  for (const TensorTableEntry& entry : entries)
+    count += entry.num_elements();
+  // Blocks of the packed tensors by local rank: the first (count % local_size) one longer. Every
+  // host splits alike (same local_size), so a shard meets its peers across hosts.
+  const int local_size = topology.local_size;
+  std::vector<std::int64_t> counts, bytes;
+  for (int r = 0; r < local_size; ++r) {
+    counts.push_back(count / local_size + (r < count % local_size ? 1 : 0));
+    bytes.push_back(counts.back() * element_bytes);
+  }
+  const std::int64_t shard_count = counts[static_cast<size_t>(topology.local_rank)];
+  const std::int64_t shard_bytes = shard_count * element_bytes;
+  const std::int64_t packed_bytes = count * element_bytes;
+  // The shard is reduced out of place, behind the packed tensors: MPI's reduce-scatter (the
+  // simulated device) may not alias, and the allgather reads it while it writes the rest.
+  HVD_ASSIGN_OR_RETURN(void* buffer_memory, plane_->fusion_buffer(packed_bytes + bytes.front()));
+  char* const packed = static_cast<char*>(buffer_memory);
+  char* const shard = packed + packed_bytes;
+  std::int64_t offset = 0;
+  for (const TensorTableEntry& entry : entries) {
+    HVD_RETURN_IF_ERROR(plane_->scaled_copy(entry.input, packed + offset, entry.num_elements(),
+                                            response.dtype, response.prescale));
+    offset += entry.byte_size();
+  }
+  const bool average = response.reduce_op == ReduceOp::Average;
+  const ReduceOp op = average ? ReduceOp::Sum : response.reduce_op;
+  const std::string what = entries.size() == 1
+                               ? "hierarchical allreduce '" + entries.front().name + "'"
+                               : "hierarchical allreduce of " + std::to_string(entries.size()) +
+                                     " tensors starting with '" + entries.front().name + "'";
+  HVD_RETURN_IF_ERROR(plane_->local_reducescatter(packed, shard, counts, response.dtype, op)
+                          .with_context(what + ": within the host"));
+  HVD_ASSIGN_OR_RETURN(void* host_shard, plane_->host_buffer(bytes.front()));
+  HVD_RETURN_IF_ERROR(plane_->copy_to_host(shard, host_shard, shard_bytes));
+  HVD_RETURN_IF_ERROR(wait_for_device().with_context(what));
+  HVD_RETURN_IF_ERROR(mpi_allreduce(host_shard, host_shard, shard_count, response.dtype, op,
+                                    hierarchy_->cross_comm(), hierarchy_->reduction_ops())
+                          .with_context(what + ": across hosts"));
+  HVD_RETURN_IF_ERROR(plane_->copy_to_device(host_shard, shard, shard_bytes));
+  HVD_RETURN_IF_ERROR(
+      plane_->local_allgather(shard, packed, bytes).with_context(what + ": within the host"));
+  RuntimeCounters::add(counters_->allreduce_calls, 1);
+  RuntimeCounters::add(counters_->bytes_reduced, packed_bytes);
+  if (entries.size() > 1)
+    RuntimeCounters::add(counters_->fused_allreduce_calls, 1);
+  const double postscale = response.postscale * (average ? 1.0 / topology.size : 1.0);
+  offset = 0;
+  for (const TensorTableEntry& entry : entries) {
+    HVD_RETURN_IF_ERROR(plane_->scaled_copy(packed + offset, entry.output, entry.num_elements(),
+                                            response.dtype, postscale));
+    offset += entry.byte_size();
+  }
+  return Status::ok();
 }
 
 Status DeviceAllreduceExecutor::reduce(const void* input, void* output, std::int64_t count,

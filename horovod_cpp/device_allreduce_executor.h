@@ -4,11 +4,22 @@
 // completes the entries. A single tensor is reduced from its input into its output; several
 // are packed into the plane's fusion buffer (prescale on the way in), reduced with one call,
 // and unpacked (postscale on the way out). The plane divides for Average.
+//
+// Hierarchical (HOROVOD_HIERARCHICAL_ALLREDUCE, on hosts that all run as many ranks): the
+// tensors are packed into the fusion buffer (one tensor too), reduce-scattered over this
+// host's ranks on the device, each rank's shard copied to page-locked host memory, allreduced
+// across hosts over MPI (the cross communicator: one rank per host), copied back and
+// allgathered within the host, then unpacked. Average is a Sum at both levels and a 1/size
+// factor in the unpacking; an integer Average (which must truncate once, at the end) takes the
+// flat path. Like Horovod's, this path blocks the background thread while the device
+// reduce-scatters and copies the shard out (a bounded wait), so that MPI reads a complete shard.
 // Thread: background only.
 #pragma once
 
+#include <chrono>
 #include <vector>
 
+#include "collectives/mpi_context.h"
 #include "horovod_cpp/device_plane.h"
 #include "horovod_cpp/message.h"
 #include "horovod_cpp/runtime_counters.h"
@@ -18,8 +29,12 @@ namespace hvd {
 
 class DeviceAllreduceExecutor {
  public:
-  // Both outlive the executor.
-  DeviceAllreduceExecutor(DevicePlane* plane, RuntimeCounters* counters);
+  // All outlive the executor. `hierarchy`: the MPI context whose local and cross communicators
+  // the hierarchical path uses, or null for the flat path only; `device_limit` bounds its wait
+  // for the device.
+  DeviceAllreduceExecutor(DevicePlane* plane, RuntimeCounters* counters,
+                          const MpiContext* hierarchy = nullptr,
+                          std::chrono::milliseconds device_limit = std::chrono::minutes(10));
 
   // `entries` are in the response's name order, in memory of the plane's device.
   Status enqueue(const Response& response, const std::vector<TensorTableEntry>& entries);
@@ -27,10 +42,15 @@ class DeviceAllreduceExecutor {
  private:
   Status enqueue_single(const Response& response, const TensorTableEntry& entry);
   Status enqueue_fused(const Response& response, const std::vector<TensorTableEntry>& entries);
+  Status enqueue_hierarchical(const Response& response,
+                              const std::vector<TensorTableEntry>& entries);
   Status reduce(const void* input, void* output, std::int64_t count, const Response& response);
+  Status wait_for_device();
 
   DevicePlane* const plane_;
   RuntimeCounters* const counters_;
+  const MpiContext* const hierarchy_;
+  const std::chrono::milliseconds device_limit_;
 };
 
 }  // namespace hvd

@@ -75,6 +75,20 @@ class DevicePlane {
   // blocks of `recv`, in rank order.
   virtual Status alltoall(const void* send, const std::vector<std::int64_t>& send_bytes, void* recv,
                           const std::vector<std::int64_t>& recv_bytes) = 0;
+  // The hierarchical allreduce's device steps (HOROVOD_HIERARCHICAL_ALLREDUCE): reducescatter
+  // and allgather as above, over this host's ranks only (blocks by local rank).
+  virtual Status local_reducescatter(const void* send, void* recv,
+                                     const std::vector<std::int64_t>& counts_by_local_rank,
+                                     DataType dtype, ReduceOp op) = 0;
+  virtual Status local_allgather(const void* send, void* recv,
+                                 const std::vector<std::int64_t>& bytes_by_local_rank) = 0;
+  // At least `bytes` of host memory that the device copies by DMA (page-locked), kept and
+  // reused. A larger request replaces it; the old one lives as long as the plane, since queued
+  // copies may still use it.
+  virtual StatusOr<void*> host_buffer(std::int64_t bytes) = 0;
+  // Queued copies between device memory and host memory from host_buffer().
+  virtual Status copy_to_host(const void* device_src, void* host_dst, std::int64_t bytes) = 0;
+  virtual Status copy_to_device(const void* host_src, void* device_dst, std::int64_t bytes) = 0;
   // A poll for the finalizer: true once everything queued so far has run; an error when the
   // device or a peer failed (the runtime then ends the job).
   virtual CompletionFinalizer::Poll completion() = 0;

@@ -138,11 +138,10 @@ StatusOr<std::unique_ptr<Runtime>> Runtime::create(HandleTable* handles) {
   if (rank == 0) {
     log_message(LogLevel::Info, settings.value().describe() + "\n  allocator: " + allocator);
   }
-  for (const std::string& name : settings.value().not_implemented) {
-    if (rank == 0) {
-      log_message(LogLevel::Warning,
-                  name + " is set, but that feature is not implemented yet; ignoring it");
-    }
+  if (rank == 0 && settings.value().hierarchical_allreduce && !device_plane_factory()) {
+    log_message(LogLevel::Warning,
+                "HOROVOD_HIERARCHICAL_ALLREDUCE applies to allreduces on the GPU data plane, "
+                "which this process lacks: host allreduces stay one MPI_Allreduce");
   }
   std::unique_ptr<Runtime> runtime(
       new Runtime(std::move(settings).value(), std::move(mpi), handles, std::move(timeline)));
@@ -534,8 +533,15 @@ Status Runtime::start_device_plane() {
   HVD_ASSIGN_OR_RETURN(device_plane_, device_plane_factory_(device_claimed_.load(), *mpi_));
   int unclaimed = kCpuDevice;
   device_claimed_.compare_exchange_strong(unclaimed, device_plane_->device());
-  device_allreduce_executor_ =
-      std::make_unique<DeviceAllreduceExecutor>(device_plane_.get(), &counters_);
+  const Topology& topology = mpi_->topology();
+  const bool hierarchical = settings_.hierarchical_allreduce && topology.homogeneous;
+  if (settings_.hierarchical_allreduce && !topology.homogeneous && topology.rank == 0) {
+    log_message(LogLevel::Warning,
+                "HOROVOD_HIERARCHICAL_ALLREDUCE is set, but the hosts run different numbers of "
+                "ranks; GPU allreduces stay flat");
+  }
+  device_allreduce_executor_ = std::make_unique<DeviceAllreduceExecutor>(
+      device_plane_.get(), &counters_, hierarchical ? mpi_.get() : nullptr, kDeviceWorkLimit);
   finalizer_ =
       std::make_unique<CompletionFinalizer>(kDeviceWorkLimit, std::chrono::microseconds(20));
   return Status::ok();

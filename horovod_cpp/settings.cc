@@ -131,9 +131,9 @@ StatusOr<Settings> Settings::from_environment(const EnvLookup& lookup) {
     }
     s.autotune_steps_per_sample = static_cast<int>(steps);
   }
-  for (const char* name : {"HOROVOD_HIERARCHICAL_ALLREDUCE"}) {
-    if (value_of(name, &text))
-      s.not_implemented.push_back(name);
+  if (value_of("HOROVOD_HIERARCHICAL_ALLREDUCE", &text)) {
+    HVD_ASSIGN_OR_RETURN(s.hierarchical_allreduce,
+                         parse_bool("HOROVOD_HIERARCHICAL_ALLREDUCE", text));
   }
   if (value_of("HOROVOD_STALL_CHECK_TIME_SECONDS", &text)) {
     HVD_ASSIGN_OR_RETURN(const std::int64_t seconds,
@@ -190,6 +190,8 @@ std::string Settings::describe() const {
       << (stall_shutdown_time.count() == 0 ? " (off)" : "") << "\n"
       << "  HOROVOD_MALLOC_TUNING = " << (malloc_tuning ? "1" : "0") << "\n"
       << "  HOROVOD_GPU_OPERATIONS = " << (gpu_operations_nccl ? "NCCL" : "MPI") << "\n"
+      << "  HOROVOD_HIERARCHICAL_ALLREDUCE = " << (hierarchical_allreduce ? "1" : "0")
+      << " (allreduces on the GPU data plane only)\n"
       << "  HOROVOD_LOG_LEVEL = " << log_level_name(log_level);
   return out.str();
 }
@@ -198,7 +200,8 @@ std::vector<Settings::Shared> Settings::shared() const {
   return {{"HOROVOD_FUSION_THRESHOLD", fusion_threshold_bytes},
           {"HOROVOD_CACHE_CAPACITY", cache_capacity},
           {"HOROVOD_AUTOTUNE", autotune ? 1 : 0},
-          {"HOROVOD_GPU_OPERATIONS (1 = NCCL, 0 = MPI)", gpu_operations_nccl ? 1 : 0}};
+          {"HOROVOD_GPU_OPERATIONS (1 = NCCL, 0 = MPI)", gpu_operations_nccl ? 1 : 0},
+          {"HOROVOD_HIERARCHICAL_ALLREDUCE", hierarchical_allreduce ? 1 : 0}};
 }
 
 Status check_shared_settings(const std::vector<const char*>& names,

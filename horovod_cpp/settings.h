@@ -28,8 +28,6 @@ struct Settings {
   std::string autotune_log_path;
   int autotune_warmup_samples = 3;
   int autotune_steps_per_sample = 10;
-  // HOROVOD_* variables that are set but whose features are not built yet (init warns).
-  std::vector<std::string> not_implemented;
   // HOROVOD_STALL_CHECK_TIME_SECONDS / HOROVOD_STALL_SHUTDOWN_TIME_SECONDS (0 = off) /
   // HOROVOD_STALL_CHECK_DISABLE.
   std::chrono::seconds stall_check_time{60};
@@ -41,6 +39,10 @@ struct Settings {
   // build has one) or MPI (staged through host memory and reduced with MPI: how several ranks
   // share one GPU, which NCCL refuses).
   bool gpu_operations_nccl = true;
+  // HOROVOD_HIERARCHICAL_ALLREDUCE: allreduces on the GPU data plane reduce-scatter within each
+  // host, allreduce each shard across hosts over MPI, and allgather within the host again
+  // (device_allreduce_executor.h). Host allreduces stay one MPI_Allreduce.
+  bool hierarchical_allreduce = false;
   // HOROVOD_LOG_LEVEL: trace, debug, info, warning, error, fatal.
   LogLevel log_level = LogLevel::Warning;
 

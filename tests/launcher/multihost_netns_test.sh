@@ -54,11 +54,14 @@ fail() {
   echo "FAILED: $*"
   failures=$((failures + 1))
 }
-# The same job twice: hosts from a hostfile, then from -H with --start-timeout (the ranks check
-# in with hvdrun across the bridge).
-for hosts in "--hostfile $work/hostfile" "-H ${addresses[0]}:2,${addresses[1]}:2 --start-timeout 60 --verbose"; do
+# The same job twice: hosts from a hostfile with the hierarchical allreduce (the probe's
+# simulated-GPU allreduce then reduces within each host and across them over MPI), then from -H
+# with --start-timeout (the ranks check in with hvdrun across the bridge), flat.
+for hosts in "--hostfile $work/hostfile --hierarchical-allreduce" "-H ${addresses[0]}:2,${addresses[1]}:2 --start-timeout 60 --verbose"; do
+  path=flat
+  [[ $hosts == *--hierarchical-allreduce* ]] && path=hierarchical
   before=$(rx_bytes "${namespaces[1]}" "${tag}p1")
-  # shellcheck disable=SC2086 # $hosts is two words on purpose
+  # shellcheck disable=SC2086 # $hosts is several words on purpose
   out=$("$hvdrun" -np 4 $hosts --network-interface "$subnet.0/24" \
     -x HVD_EXPECT_SLOTS=2,2 -x HVD_NETNS_MAP \
     --mpi-args "--mca plm_rsh_agent $here/netns_agent.sh --mca plm_rsh_no_tree_spawn 1" \
@@ -71,8 +74,8 @@ for hosts in "--hostfile $work/hostfile" "-H ${addresses[0]}:2,${addresses[1]}:2
   for r in 0 1 2 3; do
     local_rank=$((r % 2))
     cross_rank=$((r / 2))
-    grep -q "^\[1,$r\]<stdout>:topology_probe rank $r/4 local $local_rank/2 cross $cross_rank/2 .*: ok$" \
-      <<<"$out" || fail "$hosts: rank $r: no ok line with local $local_rank/2 cross $cross_rank/2"
+    grep -q "^\[1,$r\]<stdout>:topology_probe rank $r/4 local $local_rank/2 cross $cross_rank/2 .*, device $path: ok$" \
+      <<<"$out" || fail "$hosts: rank $r: no ok line with local $local_rank/2 cross $cross_rank/2, device $path"
   done
   # The probe's 1 MiB allreduce alone sends host B's ranks half a MiB or more from host A.
   ((after - before > 500000)) || fail "$hosts: only $((after - before)) bytes reached host B"
@@ -84,4 +87,4 @@ for hosts in "--hostfile $work/hostfile" "-H ${addresses[0]}:2,${addresses[1]}:2
   echo "host B's interface received $((after - before)) bytes during the run"
 done
 ((failures == 0)) || exit 1
-echo "multihost_netns_test: 4 ranks on 2 namespace hosts: topology, allreduce, allgather ok"
+echo "multihost_netns_test: 4 ranks on 2 namespace hosts: topology, allreduce, allgather, hierarchical device allreduce ok"

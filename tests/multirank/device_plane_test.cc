@@ -324,6 +324,64 @@ TEST(DeviceAllgather, RanksWithDifferentRowCountsEveryDtypeAfterTheReadyEvent) {
             static_cast<int64_t>(all.size()));
 }
 
+TEST(DeviceAllreduce, TheHierarchicalPathRunsWhereTheSettingAsks) {
+  // HOROVOD_HIERARCHICAL_ALLREDUCE=1 (ctest's hierarchical run): floating allreduces, alone and
+  // fused, go through the host-local reduce-scatter, MPI across hosts, and the local
+  // allgather; an integer Average stays flat (it must truncate once). Without it, none do.
+  const char* setting = std::getenv("HOROVOD_HIERARCHICAL_ALLREDUCE");
+  const bool hierarchical = setting != nullptr && std::string(setting) == "1";
+  const int size = hvd::size();
+  const auto before = simulated_device().local_reducescatter_calls.load();
+  const auto flat_before = simulated_device().allreduce_calls.load();
+  // Fewer elements than ranks too: some local ranks' shards are empty.
+  const std::vector<std::vector<int64_t>> shapes = {{1}, {7, 3}, {1000}};
+  std::vector<DeviceAllreduce> all;
+  std::vector<hvd::Handle> handles;
+  for (ReduceOp op : {ReduceOp::Average, ReduceOp::Max, ReduceOp::Product}) {
+    for (const auto& shape : shapes) {
+      DeviceAllreduce a;
+      a.name =
+          "dev.hier." + std::string(hvd::reduce_op_name(op)) + "." + std::to_string(shape.front());
+      a.op = op;
+      a.prescale = op == ReduceOp::Average ? 2.0 : 1.0;
+      a.postscale = op == ReduceOp::Average ? 0.5 : 1.0;
+      a.input = hvd_test::contribution(hvd::rank(), shape, torch::kFloat32);
+      a.output = torch::full(shape, 7.0f);
+      all.push_back(a);
+      handles.push_back(enqueue(a));
+    }
+  }
+  for (hvd::Handle h : handles)
+    wait(h);  // fused by op: three responses
+  DeviceAllreduce alone = all.front();
+  alone.name = "dev.hier.alone";
+  alone.output = torch::full_like(alone.input, 7.0f);
+  wait(enqueue(alone));
+  DeviceAllreduce integer;
+  integer.name = "dev.hier.int_average";
+  integer.op = ReduceOp::Average;
+  integer.input = hvd_test::contribution(hvd::rank(), {10}, torch::kInt32);
+  integer.output = torch::zeros({10}, torch::kInt32);
+  wait(enqueue(integer));
+  for (const DeviceAllreduce& a : all)
+    EXPECT_TRUE(matches(a.output, expected(a.op, size, a.input.sizes(), torch::kFloat32)))
+        << a.name;
+  EXPECT_TRUE(matches(alone.output, expected(ReduceOp::Average, size, {1}, torch::kFloat32)));
+  EXPECT_TRUE(matches(integer.output, expected(ReduceOp::Average, size, {10}, torch::kInt32)));
+  // Rounds decide the fusion: 3 fused responses and the lone one, up to 10 responses.
+  const auto local_calls = simulated_device().local_reducescatter_calls.load() - before;
+  const auto flat_calls = simulated_device().allreduce_calls.load() - flat_before;
+  if (hierarchical) {
+    EXPECT_GE(local_calls, 4);
+    EXPECT_LE(local_calls, 10);
+    EXPECT_EQ(flat_calls, 1);  // the integer Average
+  } else {
+    EXPECT_EQ(local_calls, 0);
+    EXPECT_GE(flat_calls, 5);
+    EXPECT_LE(flat_calls, 11);
+  }
+}
+
 TEST(DeviceReducescatter, EveryDtypeSumAndAverageWithUnevenBlocksAfterTheReadyEvent) {
   // 2 * size + 1 rows (rank 0 gets one more than the rest), and size - 1 rows (the last rank
   // gets none), of 3; inputs written on the user's stream after the ops are queued.

@@ -90,11 +90,19 @@ class FailureState {
 
 class SimulatedPlane : public hvd::DevicePlane {
  public:
-  SimulatedPlane(int device, MPI_Comm comm, const hvd::MpiReductionOps* ops, int rank, int size)
-      : device_(device), comm_(comm), ops_(ops), rank_(rank), size_(size) {}
+  SimulatedPlane(int device, MPI_Comm comm, MPI_Comm local_comm, const hvd::MpiReductionOps* ops,
+                 int rank, int size, int local_rank)
+      : device_(device),
+        comm_(comm),
+        local_comm_(local_comm),
+        ops_(ops),
+        rank_(rank),
+        size_(size),
+        local_rank_(local_rank) {}
   ~SimulatedPlane() override {
     stream_.drain();
     MPI_Comm_free(&comm_);
+    MPI_Comm_free(&local_comm_);
   }
 
   int device() const override { return device_; }
@@ -157,7 +165,7 @@ class SimulatedPlane : public hvd::DevicePlane {
         return;
       }
       if (op == hvd::ReduceOp::Average)
-        average(recv, count, dtype);
+        average(recv, count, dtype, size_);
     });
     return hvd::Status::ok();
   }
@@ -197,7 +205,7 @@ class SimulatedPlane : public hvd::DevicePlane {
         return;
       }
       if (op == hvd::ReduceOp::Average)
-        average(recv, counts_by_rank[static_cast<size_t>(rank_)], dtype);
+        average(recv, counts_by_rank[static_cast<size_t>(rank_)], dtype, size_);
     });
     return hvd::Status::ok();
   }
@@ -211,6 +219,53 @@ class SimulatedPlane : public hvd::DevicePlane {
       if (!status.is_ok())
         failure_->set(status.message());
     });
+    return hvd::Status::ok();
+  }
+
+  hvd::Status local_reducescatter(const void* send, void* recv,
+                                  const std::vector<std::int64_t>& counts_by_local_rank,
+                                  hvd::DataType dtype, hvd::ReduceOp op) override {
+    ++simulated_device().local_reducescatter_calls;
+    enqueue([=] {
+      const hvd::ReduceOp mpi_op = op == hvd::ReduceOp::Average ? hvd::ReduceOp::Sum : op;
+      const hvd::Status status = hvd::mpi_reducescatter(send, recv, counts_by_local_rank, dtype,
+                                                        mpi_op, local_comm_, *ops_);
+      if (!status.is_ok()) {
+        failure_->set(status.message());
+        return;
+      }
+      if (op == hvd::ReduceOp::Average) {
+        average(recv, counts_by_local_rank[static_cast<size_t>(local_rank_)], dtype,
+                static_cast<int>(counts_by_local_rank.size()));
+      }
+    });
+    return hvd::Status::ok();
+  }
+
+  hvd::Status local_allgather(const void* send, void* recv,
+                              const std::vector<std::int64_t>& bytes_by_local_rank) override {
+    enqueue([=] {
+      const hvd::Status status =
+          hvd::mpi_allgatherv(send, recv, 1, bytes_by_local_rank, local_rank_, local_comm_);
+      if (!status.is_ok())
+        failure_->set(status.message());
+    });
+    return hvd::Status::ok();
+  }
+
+  hvd::StatusOr<void*> host_buffer(std::int64_t bytes) override {
+    if (host_buffers_.empty() || static_cast<std::int64_t>(host_buffers_.back().size()) < bytes)
+      host_buffers_.emplace_back(static_cast<size_t>(std::max<std::int64_t>(bytes, 1)), '\xee');
+    return static_cast<void*>(host_buffers_.back().data());
+  }
+
+  hvd::Status copy_to_host(const void* device_src, void* host_dst, std::int64_t bytes) override {
+    enqueue([=] { std::memcpy(host_dst, device_src, static_cast<size_t>(bytes)); });
+    return hvd::Status::ok();
+  }
+
+  hvd::Status copy_to_device(const void* host_src, void* device_dst, std::int64_t bytes) override {
+    enqueue([=] { std::memcpy(device_dst, host_src, static_cast<size_t>(bytes)); });
     return hvd::Status::ok();
   }
 
@@ -228,12 +283,12 @@ class SimulatedPlane : public hvd::DevicePlane {
   }
 
  private:
-  // The sum of every rank's contribution becomes their average, as the host path computes it.
-  void average(void* sum, std::int64_t count, hvd::DataType dtype) const {
+  // The sum of `ranks` contributions becomes their average, as the host path computes it.
+  static void average(void* sum, std::int64_t count, hvd::DataType dtype, int ranks) {
     if (hvd::is_floating_point(dtype))
-      hvd::scaled_copy(sum, sum, count, dtype, 1.0 / size_);
+      hvd::scaled_copy(sum, sum, count, dtype, 1.0 / ranks);
     else
-      hvd::divide_integers(sum, count, dtype, size_);
+      hvd::divide_integers(sum, count, dtype, ranks);
   }
 
   // Once the device failed, nothing more runs on it (a failed NCCL communicator is aborted).
@@ -247,9 +302,12 @@ class SimulatedPlane : public hvd::DevicePlane {
 
   const int device_;
   MPI_Comm comm_;
+  MPI_Comm local_comm_;
   const hvd::MpiReductionOps* const ops_;
   const int rank_;
   const int size_;
+  const int local_rank_;
+  std::deque<std::vector<char>> host_buffers_;  // the last is current; queued copies use older
   std::shared_ptr<FailureState> failure_ = std::make_shared<FailureState>();
   std::vector<char> fusion_buffer_;
   SimulatedStream stream_;  // last: its thread stops before the rest goes
@@ -269,13 +327,16 @@ void use_simulated_device() {
               "MPI_THREAD_MULTIPLE");
         if (device == hvd::kCpuDevice)
           device = mpi.topology().local_rank;  // the runtime left the choice to the plane
-        MPI_Comm comm = MPI_COMM_NULL;
-        if (MPI_Comm_dup(mpi.data_comm(), &comm) != MPI_SUCCESS)
+        MPI_Comm comm = MPI_COMM_NULL, local_comm = MPI_COMM_NULL;
+        if (MPI_Comm_dup(mpi.data_comm(), &comm) != MPI_SUCCESS ||
+            MPI_Comm_dup(mpi.local_comm(), &local_comm) != MPI_SUCCESS)
           return hvd::Status::error("simulated device: MPI_Comm_dup failed");
         ++simulated_device().planes_made;
         simulated_device().plane_device = device;
-        return std::unique_ptr<hvd::DevicePlane>(new SimulatedPlane(
-            device, comm, &mpi.reduction_ops(), mpi.topology().rank, mpi.topology().size));
+        const hvd::Topology& topology = mpi.topology();
+        return std::unique_ptr<hvd::DevicePlane>(
+            new SimulatedPlane(device, comm, local_comm, &mpi.reduction_ops(), topology.rank,
+                               topology.size, topology.local_rank));
       });
 }
 

@@ -65,6 +65,7 @@ struct SimulatedDeviceControl {
   std::atomic<std::int64_t> allgather_calls{0};
   std::atomic<std::int64_t> reducescatter_calls{0};
   std::atomic<std::int64_t> alltoall_calls{0};
+  std::atomic<std::int64_t> local_reducescatter_calls{0};  // hierarchical allreduces
 };
 SimulatedDeviceControl& simulated_device();
 

@@ -1,7 +1,9 @@
-// Launched by hvdrun: checks the topology each rank sees and that data crosses every host.
-// HVD_EXPECT_SLOTS="2,2" says how many ranks each host runs, in rank order (mpirun maps by
-// slot); unset, every rank is on one host. Prints one line per rank; exits non-zero on any
-// mismatch.
+// Launched by hvdrun: checks the topology each rank sees and that data crosses every host, on
+// the host path and on a simulated GPU data plane (simulated_device.h), whose allreduce runs
+// hierarchically under hvdrun --hierarchical-allreduce: a reduce-scatter within each host, MPI
+// across hosts, an allgather within the host. HVD_EXPECT_SLOTS="2,2" says how many ranks each
+// host runs, in rank order (mpirun maps by slot); unset, every rank is on one host. Prints one
+// line per rank, naming the device path taken; exits non-zero on any mismatch.
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,9 +12,37 @@
 #include <string>
 #include <vector>
 
+#include "horovod_cpp/operations.h"
 #include "horovod_cpp/torch.h"
+#include "simulated_device.h"
+
+namespace {
+
+// An on-device Sum of rank-distinct values, checked against its closed form.
+bool device_allreduce_matches(int rank, int size) {
+  const torch::Tensor base = torch::arange(1000, torch::kFloat32);
+  const torch::Tensor input = base * (rank + 1);
+  const torch::Tensor output = torch::full({1000}, -1.0f);
+  hvd::TensorTableEntry entry;
+  entry.name = "probe.device";
+  entry.op = hvd::OpType::Allreduce;
+  entry.dtype = hvd::DataType::Float32;
+  entry.shape = {1000};
+  entry.device = hvd::local_rank();
+  entry.on_device = true;
+  entry.reduce_op = hvd::ReduceOp::Sum;
+  entry.input = input.data_ptr();
+  entry.output = output.data_ptr();
+  hvd::StatusOr<hvd::Handle> handle = hvd::enqueue_entry(std::move(entry), "topology_probe");
+  if (!handle.is_ok() || !hvd::wait_handle(handle.value(), "topology_probe").is_ok())
+    return false;
+  return torch::equal(output, base * (size * (size + 1) / 2));
+}
+
+}  // namespace
 
 int main() {
+  hvd_test::use_simulated_device();
   hvd::init();
   const int rank = hvd::rank(), size = hvd::size();
   std::vector<int> slots;
@@ -58,10 +88,17 @@ int main() {
   if (!torch::equal(gathered, expected))
     problems += " allgather";
 
+  const auto local_before = hvd_test::simulated_device().local_reducescatter_calls.load();
+  if (!device_allreduce_matches(rank, size))
+    problems += " device allreduce";
+  const bool hierarchical =
+      hvd_test::simulated_device().local_reducescatter_calls.load() > local_before;
+
   char hostname[256] = {};
   gethostname(hostname, sizeof(hostname) - 1);
-  std::printf("topology_probe rank %d/%d local %d/%d cross %d/%d on %s: %s\n", rank, size,
-              hvd::local_rank(), hvd::local_size(), hvd::cross_rank(), hvd::cross_size(), hostname,
+  std::printf("topology_probe rank %d/%d local %d/%d cross %d/%d on %s, device %s: %s\n", rank,
+              size, hvd::local_rank(), hvd::local_size(), hvd::cross_rank(), hvd::cross_size(),
+              hostname, hierarchical ? "hierarchical" : "flat",
               problems.empty() ? "ok" : ("FAILED:" + problems).c_str());
   hvd::shutdown();
   return problems.empty() ? 0 : 1;

@@ -25,6 +25,7 @@ TEST(SettingsTest, DefaultsWhenNothingIsSet) {
   EXPECT_TRUE(s.value().timeline_path.empty());
   EXPECT_TRUE(s.value().malloc_tuning);
   EXPECT_TRUE(s.value().gpu_operations_nccl);
+  EXPECT_FALSE(s.value().hierarchical_allreduce);
 }
 
 TEST(SettingsTest, ReadsEveryVariable) {
@@ -40,6 +41,7 @@ TEST(SettingsTest, ReadsEveryVariable) {
                   {"HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", "30"},
                   {"HOROVOD_STALL_CHECK_DISABLE", "1"},
                   {"HOROVOD_GPU_OPERATIONS", "mpi"},
+                  {"HOROVOD_HIERARCHICAL_ALLREDUCE", "1"},
                   {"HOROVOD_LOG_LEVEL", "INFO"}});
   ASSERT_TRUE(s.is_ok()) << s.status().message();
   EXPECT_EQ(s.value().fusion_threshold_bytes, 1048576);
@@ -54,8 +56,8 @@ TEST(SettingsTest, ReadsEveryVariable) {
   EXPECT_EQ(s.value().autotune_log_path, "/tmp/at.csv");
   EXPECT_EQ(s.value().autotune_warmup_samples, 0);
   EXPECT_EQ(s.value().autotune_steps_per_sample, 25);
-  EXPECT_TRUE(s.value().not_implemented.empty());
   EXPECT_FALSE(s.value().gpu_operations_nccl);
+  EXPECT_TRUE(s.value().hierarchical_allreduce);
 }
 
 TEST(SettingsTest, GpuOperationsOtherThanNcclOrMpiAreAnError) {
@@ -65,14 +67,6 @@ TEST(SettingsTest, GpuOperationsOtherThanNcclOrMpiAreAnError) {
             std::string::npos)
       << s.status().message();
   EXPECT_TRUE(parse({{"HOROVOD_GPU_OPERATIONS", "NCCL"}}).value().gpu_operations_nccl);
-}
-
-TEST(SettingsTest, ListsVariablesOfFeaturesNotBuiltYet) {
-  auto s = parse({{"HOROVOD_AUTOTUNE", "1"}, {"HOROVOD_HIERARCHICAL_ALLREDUCE", "1"}});
-  ASSERT_TRUE(s.is_ok()) << s.status().message();
-  EXPECT_EQ(s.value().not_implemented,
-            (std::vector<std::string>{"HOROVOD_HIERARCHICAL_ALLREDUCE"}));
-  EXPECT_TRUE(parse({}).value().not_implemented.empty());
 }
 
 struct BadValue {
@@ -103,6 +97,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"HOROVOD_STALL_SHUTDOWN_TIME_SECONDS", "-3"},
         BadValue{"HOROVOD_STALL_CHECK_DISABLE", "maybe"}, BadValue{"HOROVOD_LOG_LEVEL", "loud"},
         BadValue{"HOROVOD_TIMELINE_MARK_CYCLES", "often"},
+        BadValue{"HOROVOD_HIERARCHICAL_ALLREDUCE", "yes please"},
         BadValue{"HOROVOD_AUTOTUNE", "yes please"},
         BadValue{"HOROVOD_AUTOTUNE_STEPS_PER_SAMPLE", "0"},
         BadValue{"HOROVOD_AUTOTUNE_WARMUP_SAMPLES", "-1"},
@@ -130,12 +125,13 @@ TEST(SharedSettingsTest, EqualValuesAgreeAndADifferenceNamesSettingRanksAndValue
       << differs.message();
 }
 
-TEST(SharedSettingsTest, CoverFusionCacheAutotuneAndGpuOperations) {
+TEST(SharedSettingsTest, CoverFusionCacheAutotuneGpuOperationsAndHierarchy) {
   Settings settings;
   settings.fusion_threshold_bytes = 123;
   settings.cache_capacity = 7;
   settings.autotune = true;
   settings.gpu_operations_nccl = false;
+  settings.hierarchical_allreduce = true;
   std::vector<std::pair<std::string, std::int64_t>> shared;
   for (const Settings::Shared& s : settings.shared())
     shared.emplace_back(s.name, s.value);
@@ -143,7 +139,8 @@ TEST(SharedSettingsTest, CoverFusionCacheAutotuneAndGpuOperations) {
                         {"HOROVOD_FUSION_THRESHOLD", 123},
                         {"HOROVOD_CACHE_CAPACITY", 7},
                         {"HOROVOD_AUTOTUNE", 1},
-                        {"HOROVOD_GPU_OPERATIONS (1 = NCCL, 0 = MPI)", 0}}));
+                        {"HOROVOD_GPU_OPERATIONS (1 = NCCL, 0 = MPI)", 0},
+                        {"HOROVOD_HIERARCHICAL_ALLREDUCE", 1}}));
 }
 
 }  // namespace
