@@ -92,8 +92,11 @@ CudaDevicePlane::~CudaDevicePlane() {
   {
     // Bounded: a stream stuck on a failed peer is aborted (NcclCommunicator::wait), not
     // waited for.
+    // Each communicator in turn: the stream may be stuck in either one's collective.
     MutexLock lock(&nccl_->mu);
     (void)nccl_->communicator->wait(stream_, kDrainLimit);  // nobody left to tell
+    if (nccl_->local_communicator)
+      (void)nccl_->local_communicator->wait(stream_, kDrainLimit);
   }
   if (fusion_buffer_ != nullptr)
     cudaFreeAsync(fusion_buffer_, stream_);
@@ -189,30 +192,38 @@ Status CudaDevicePlane::alltoall(const void* send, const std::vector<std::int64_
   return nccl_->communicator->alltoallv(send, send_bytes, recv, recv_bytes, stream_);
 }
 
-StatusOr<NcclCommunicator*> CudaDevicePlane::local_communicator() {
-  if (!nccl_->local_communicator) {
-    StatusOr<std::unique_ptr<NcclCommunicator>> made =
-        NcclCommunicator::create(local_comm_, device_, kJoinLimit);
-    if (!made.is_ok())
-      return made.status().with_context("the NCCL communicator of this host's ranks");
-    nccl_->local_communicator = std::move(made).value();
+Status CudaDevicePlane::start_local_communicator() {
+  {
+    MutexLock lock(&nccl_->mu);
+    if (nccl_->local_communicator)
+      return Status::ok();
   }
-  return nccl_->local_communicator.get();
+  // Made without the lock (MPI, and NCCL's bootstrap: seconds), which the finalizer's poll
+  // takes; only the background thread makes it.
+  StatusOr<std::unique_ptr<NcclCommunicator>> made =
+      NcclCommunicator::create(local_comm_, device_, kJoinLimit);
+  if (!made.is_ok())
+    return made.status().with_context("the NCCL communicator of this host's ranks");
+  MutexLock lock(&nccl_->mu);
+  nccl_->local_communicator = std::move(made).value();
+  return Status::ok();
 }
 
 Status CudaDevicePlane::local_reducescatter(const void* send, void* recv,
                                             const std::vector<std::int64_t>& counts_by_local_rank,
                                             DataType dtype, ReduceOp op) {
+  HVD_RETURN_IF_ERROR(start_local_communicator());
   MutexLock lock(&nccl_->mu);
-  HVD_ASSIGN_OR_RETURN(NcclCommunicator * local, local_communicator());
-  return local->reducescatterv(send, recv, counts_by_local_rank, dtype, op, stream_);
+  return nccl_->local_communicator->reducescatterv(send, recv, counts_by_local_rank, dtype, op,
+                                                   stream_);
 }
 
 Status CudaDevicePlane::local_allgather(const void* send, void* recv,
                                         const std::vector<std::int64_t>& bytes_by_local_rank) {
+  HVD_RETURN_IF_ERROR(start_local_communicator());
   MutexLock lock(&nccl_->mu);
-  HVD_ASSIGN_OR_RETURN(NcclCommunicator * local, local_communicator());
-  return local->allgatherv(send, recv, bytes_by_local_rank, local_rank_, stream_);
+  return nccl_->local_communicator->allgatherv(send, recv, bytes_by_local_rank, local_rank_,
+                                               stream_);
 }
 
 StatusOr<void*> CudaDevicePlane::host_buffer(std::int64_t bytes) {

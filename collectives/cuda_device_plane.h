@@ -83,8 +83,8 @@ class CudaDevicePlane : public DevicePlane {
   };
   CudaDevicePlane(int device, int rank, int local_rank, MPI_Comm local_comm, cudaStream_t stream,
                   std::unique_ptr<NcclCommunicator> nccl);
-  // The local communicator, made at the first call; under nccl_->mu.
-  StatusOr<NcclCommunicator*> local_communicator() HVD_REQUIRES(nccl_->mu);
+  // Makes the local communicator at the first call (background thread only).
+  Status start_local_communicator() HVD_EXCLUDES(nccl_->mu);
 
   const int device_;
   const int rank_;

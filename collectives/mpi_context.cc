@@ -1,6 +1,7 @@
 #include "collectives/mpi_context.h"
 
 #include <cstdlib>
+#include <string>
 
 #include "collectives/mpi_check.h"
 
@@ -11,7 +12,23 @@ StatusOr<std::unique_ptr<MpiContext>> MpiContext::create() {
   HVD_ASSIGN_OR_RETURN(ctx->environment_, MpiEnvironment::create());
   HVD_ASSIGN_OR_RETURN(ctx->control_comm_, MpiComm::duplicate(MPI_COMM_WORLD));
   HVD_ASSIGN_OR_RETURN(ctx->data_comm_, MpiComm::duplicate(MPI_COMM_WORLD));
-  HVD_ASSIGN_OR_RETURN(ctx->local_comm_, MpiComm::split_shared_memory(ctx->control_comm_.get()));
+  // Tests only: HVD_TEST_RANKS_PER_HOST=N makes each N consecutive ranks a "host", so that one
+  // machine runs the multi-host paths (the hierarchical allreduce). Every rank gets the same
+  // environment from mpirun.
+  const char* per_host = std::getenv("HVD_TEST_RANKS_PER_HOST");
+  if (per_host != nullptr && *per_host != '\0') {
+    const int ranks_per_host = std::atoi(per_host);
+    if (ranks_per_host <= 0) {
+      return Status::error(std::string("HVD_TEST_RANKS_PER_HOST='") + per_host +
+                           "': expected a positive rank count");
+    }
+    HVD_ASSIGN_OR_RETURN(
+        ctx->local_comm_,
+        MpiComm::split(ctx->control_comm_.get(), ctx->control_comm_.rank() / ranks_per_host,
+                       ctx->control_comm_.rank()));
+  } else {
+    HVD_ASSIGN_OR_RETURN(ctx->local_comm_, MpiComm::split_shared_memory(ctx->control_comm_.get()));
+  }
   HVD_ASSIGN_OR_RETURN(
       ctx->cross_comm_,
       MpiComm::split(ctx->control_comm_.get(), ctx->local_comm_.rank(), ctx->control_comm_.rank()));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <thread>
 #include <utility>
@@ -210,6 +211,24 @@ namespace {
 constexpr std::chrono::milliseconds kEnqueueLimit{60'000};
 }  // namespace
 
+Status NcclCommunicator::issued(ncclResult_t rc, const char* call) const {
+  if (rc == ncclSuccess || rc == ncclInProgress)
+    return Status::ok();
+  return Status::error(nccl_error(comm_, rc, call));
+}
+
+Status NcclCommunicator::grouped(const std::function<Status()>& issue) {
+  const ncclResult_t started = ncclGroupStart();
+  if (started != ncclSuccess)
+    return fail(Status::error(nccl_error(comm_, started, "ncclGroupStart")));
+  const Status queued = issue();
+  // Closed whatever happened inside, on the live communicator; only then may an error abort it.
+  const Status ended = settle_call(comm_, ncclGroupEnd(), "ncclGroupEnd", kEnqueueLimit);
+  if (!queued.is_ok())
+    return fail(queued);
+  return ended.is_ok() ? ended : fail(ended);
+}
+
 #define HVD_NCCL_USABLE()                                                                 \
   do {                                                                                    \
     if (!failed_.is_ok())                                                                 \
@@ -289,20 +308,19 @@ Status NcclCommunicator::allgatherv(const void* send, void* recv,
                                 ncclUint8, comm_, stream),
                   "ncclAllGather", kEnqueueLimit);
   }
-  char* out = static_cast<char*>(recv);
-  Status queued = settle(ncclGroupStart(), "ncclGroupStart", kEnqueueLimit);
-  for (int r = 0; r < size_ && queued.is_ok(); ++r) {
-    const auto bytes = static_cast<std::size_t>(bytes_by_rank[static_cast<std::size_t>(r)]);
-    if (bytes > 0) {
-      queued =
-          settle(ncclBroadcast(r == rank ? send : out, out, bytes, ncclUint8, r, comm_, stream),
-                 "ncclBroadcast", kEnqueueLimit);
+  return grouped([&]() -> Status {
+    char* out = static_cast<char*>(recv);
+    for (int r = 0; r < size_; ++r) {
+      const auto bytes = static_cast<std::size_t>(bytes_by_rank[static_cast<std::size_t>(r)]);
+      if (bytes > 0) {
+        HVD_RETURN_IF_ERROR(
+            issued(ncclBroadcast(r == rank ? send : out, out, bytes, ncclUint8, r, comm_, stream),
+                   "ncclBroadcast"));
+      }
+      out += bytes;
     }
-    out += bytes;
-  }
-  // The group must be closed whatever happened inside it.
-  const Status ended = settle(ncclGroupEnd(), "ncclGroupEnd", kEnqueueLimit);
-  return queued.is_ok() ? ended : queued;
+    return Status::ok();
+  });
 }
 
 Status NcclCommunicator::reducescatter(const void* send, void* recv, std::size_t count_per_rank,
@@ -336,20 +354,20 @@ Status NcclCommunicator::reducescatterv(const void* send, void* recv,
                   "ncclReduceScatter", kEnqueueLimit);
   }
   const std::int64_t element_bytes = element_size_bytes(dtype);
-  const char* block = static_cast<const char*>(send);
-  Status queued = settle(ncclGroupStart(), "ncclGroupStart", kEnqueueLimit);
-  for (int r = 0; r < size_ && queued.is_ok(); ++r) {
-    const std::int64_t count = counts_by_rank[static_cast<std::size_t>(r)];
-    // recv is written on the root only.
-    if (count > 0) {
-      queued = settle(ncclReduce(block, recv, static_cast<std::size_t>(count), type, reduction, r,
-                                 comm_, stream),
-                      "ncclReduce", kEnqueueLimit);
+  return grouped([&]() -> Status {
+    const char* block = static_cast<const char*>(send);
+    for (int r = 0; r < size_; ++r) {
+      const std::int64_t count = counts_by_rank[static_cast<std::size_t>(r)];
+      // recv is written on the root only.
+      if (count > 0) {
+        HVD_RETURN_IF_ERROR(issued(ncclReduce(block, recv, static_cast<std::size_t>(count), type,
+                                              reduction, r, comm_, stream),
+                                   "ncclReduce"));
+      }
+      block += count * element_bytes;
     }
-    block += count * element_bytes;
-  }
-  const Status ended = settle(ncclGroupEnd(), "ncclGroupEnd", kEnqueueLimit);
-  return queued.is_ok() ? ended : queued;
+    return Status::ok();
+  });
 }
 
 Status NcclCommunicator::alltoallv(const void* send, const std::vector<std::int64_t>& send_bytes,
@@ -358,23 +376,23 @@ Status NcclCommunicator::alltoallv(const void* send, const std::vector<std::int6
   HVD_NCCL_USABLE();
   if (static_cast<int>(send_bytes.size()) != size_ || static_cast<int>(recv_bytes.size()) != size_)
     return Status::error("internal: alltoallv needs one byte count per rank each way");
-  const char* out = static_cast<const char*>(send);
-  char* in = static_cast<char*>(recv);
-  Status queued = settle(ncclGroupStart(), "ncclGroupStart", kEnqueueLimit);
-  for (int r = 0; r < size_ && queued.is_ok(); ++r) {
-    const auto to_send = static_cast<std::size_t>(send_bytes[static_cast<std::size_t>(r)]);
-    const auto to_receive = static_cast<std::size_t>(recv_bytes[static_cast<std::size_t>(r)]);
-    if (to_send > 0)
-      queued =
-          settle(ncclSend(out, to_send, ncclUint8, r, comm_, stream), "ncclSend", kEnqueueLimit);
-    if (queued.is_ok() && to_receive > 0)
-      queued =
-          settle(ncclRecv(in, to_receive, ncclUint8, r, comm_, stream), "ncclRecv", kEnqueueLimit);
-    out += to_send;
-    in += to_receive;
-  }
-  const Status ended = settle(ncclGroupEnd(), "ncclGroupEnd", kEnqueueLimit);
-  return queued.is_ok() ? ended : queued;
+  return grouped([&]() -> Status {
+    const char* out = static_cast<const char*>(send);
+    char* in = static_cast<char*>(recv);
+    for (int r = 0; r < size_; ++r) {
+      const auto to_send = static_cast<std::size_t>(send_bytes[static_cast<std::size_t>(r)]);
+      const auto to_receive = static_cast<std::size_t>(recv_bytes[static_cast<std::size_t>(r)]);
+      if (to_send > 0)
+        HVD_RETURN_IF_ERROR(
+            issued(ncclSend(out, to_send, ncclUint8, r, comm_, stream), "ncclSend"));
+      if (to_receive > 0)
+        HVD_RETURN_IF_ERROR(
+            issued(ncclRecv(in, to_receive, ncclUint8, r, comm_, stream), "ncclRecv"));
+      out += to_send;
+      in += to_receive;
+    }
+    return Status::ok();
+  });
 }
 
 Status NcclCommunicator::wait(cudaStream_t stream, std::chrono::milliseconds limit) {

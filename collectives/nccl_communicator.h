@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -94,6 +95,11 @@ class NcclCommunicator {
   // Settles a non-blocking call: polls the async state until it leaves ncclInProgress.
   Status settle(ncclResult_t rc, const char* call, std::chrono::milliseconds limit);
   Status fail(Status failure);  // aborts; remembers the first failure
+  // A call inside a group: its error, without aborting (the group must be closed first).
+  Status issued(ncclResult_t rc, const char* call) const;
+  // Runs `issue` between ncclGroupStart and ncclGroupEnd; the first error aborts, after the
+  // group is closed.
+  Status grouped(const std::function<Status()>& issue);
 
   ncclComm_t comm_;
   const int device_;

@@ -31,7 +31,8 @@ Status DeviceAllreduceExecutor::enqueue(const Response& response,
   }
   const bool integer_average =
       response.reduce_op == ReduceOp::Average && !is_floating_point(response.dtype);
-  if (hierarchy_ != nullptr && !integer_average)
+  // With one host, the hierarchy is the flat allreduce plus copies and a wait.
+  if (hierarchy_ != nullptr && hierarchy_->topology().cross_size > 1 && !integer_average)
     return enqueue_hierarchical(response, entries);
   if (entries.size() == 1)
     return enqueue_single(response, entries.front());
@@ -62,22 +63,21 @@ Status DeviceAllreduceExecutor::enqueue_hierarchical(const Response& response,
   std::int64_t count = 0;
   for (const TensorTableEntry& entry : entries)
     count += entry.num_elements();
-  // Blocks of the packed tensors by local rank: the first (count % local_size) one longer. Every
-  // host splits alike (same local_size), so a shard meets its peers across hosts.
+  // Equal blocks by local rank, the last padded (the padding is reduced and moved, then
+  // dropped): one NCCL reduce-scatter and one allgather, and every host splits alike (same
+  // local_size), so a shard meets its peers across hosts.
   const int local_size = topology.local_size;
-  std::vector<std::int64_t> counts, bytes;
-  for (int r = 0; r < local_size; ++r) {
-    counts.push_back(count / local_size + (r < count % local_size ? 1 : 0));
-    bytes.push_back(counts.back() * element_bytes);
-  }
-  const std::int64_t shard_count = counts[static_cast<size_t>(topology.local_rank)];
+  const std::int64_t shard_count = (count + local_size - 1) / local_size;
   const std::int64_t shard_bytes = shard_count * element_bytes;
+  const std::vector<std::int64_t> counts(static_cast<size_t>(local_size), shard_count);
+  const std::vector<std::int64_t> bytes(static_cast<size_t>(local_size), shard_bytes);
   const std::int64_t packed_bytes = count * element_bytes;
-  // The shard is reduced out of place, behind the packed tensors: MPI's reduce-scatter (the
+  const std::int64_t padded_bytes = shard_bytes * local_size;
+  // The shard is reduced out of place, behind the padded pack: MPI's reduce-scatter (the
   // simulated device) may not alias, and the allgather reads it while it writes the rest.
-  HVD_ASSIGN_OR_RETURN(void* buffer_memory, plane_->fusion_buffer(packed_bytes + bytes.front()));
+  HVD_ASSIGN_OR_RETURN(void* buffer_memory, plane_->fusion_buffer(padded_bytes + shard_bytes));
   char* const packed = static_cast<char*>(buffer_memory);
-  char* const shard = packed + packed_bytes;
+  char* const shard = packed + padded_bytes;
   std::int64_t offset = 0;
   for (const TensorTableEntry& entry : entries) {
     HVD_RETURN_IF_ERROR(plane_->scaled_copy(entry.input, packed + offset, entry.num_elements(),
@@ -92,7 +92,7 @@ Status DeviceAllreduceExecutor::enqueue_hierarchical(const Response& response,
                                      " tensors starting with '" + entries.front().name + "'";
   HVD_RETURN_IF_ERROR(plane_->local_reducescatter(packed, shard, counts, response.dtype, op)
                           .with_context(what + ": within the host"));
-  HVD_ASSIGN_OR_RETURN(void* host_shard, plane_->host_buffer(bytes.front()));
+  HVD_ASSIGN_OR_RETURN(void* host_shard, plane_->host_buffer(shard_bytes));
   HVD_RETURN_IF_ERROR(plane_->copy_to_host(shard, host_shard, shard_bytes));
   HVD_RETURN_IF_ERROR(wait_for_device().with_context(what));
   HVD_RETURN_IF_ERROR(mpi_allreduce(host_shard, host_shard, shard_count, response.dtype, op,

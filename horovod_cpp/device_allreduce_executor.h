@@ -5,9 +5,10 @@
 // are packed into the plane's fusion buffer (prescale on the way in), reduced with one call,
 // and unpacked (postscale on the way out). The plane divides for Average.
 //
-// Hierarchical (HOROVOD_HIERARCHICAL_ALLREDUCE, on hosts that all run as many ranks): the
-// tensors are packed into the fusion buffer (one tensor too), reduce-scattered over this
-// host's ranks on the device, each rank's shard copied to page-locked host memory, allreduced
+// Hierarchical (HOROVOD_HIERARCHICAL_ALLREDUCE, with several hosts that all run as many
+// ranks): the tensors are packed into the fusion buffer (one tensor too) and padded to equal
+// shards, reduce-scattered over this host's ranks on the device, each rank's shard copied to
+// page-locked host memory, allreduced
 // across hosts over MPI (the cross communicator: one rank per host), copied back and
 // allgathered within the host, then unpacked. Average is a Sum at both levels and a 1/size
 // factor in the unpacking; an integer Average (which must truncate once, at the end) takes the

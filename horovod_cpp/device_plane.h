@@ -5,8 +5,9 @@
 // device (tests/multirank/simulated_device.h). The CUDA + NCCL plane is
 // collectives/cuda_device_plane.h, registered where LibTorch has CUDA.
 //
-// Thread: the background thread makes every call, in response order on every rank, except
-// that a Poll from completion() runs on the finalizer thread. A plane lives until the runtime
+// Thread: the background thread makes every call, in response order on every rank; a Poll
+// from completion() runs on the finalizer thread (or on the background thread, which waits
+// for the device in the hierarchical allreduce). A plane lives until the runtime
 // has stopped its finalizer.
 #pragma once
 

@@ -231,6 +231,42 @@ TEST(CudaDevicePlane, ReducescatterAndAlltoallOnOneRankKeepTheRanksBlock) {
   }
 }
 
+TEST(CudaDevicePlane, HierarchicalStepsOnOneRankRoundTripThroughPageLockedMemory) {
+  auto plane = make_plane();
+  ASSERT_NE(plane, nullptr);
+  const std::vector<double> values = {0.5, -3.0, 1e300, 7.25};
+  const std::size_t bytes = values.size() * sizeof(double);
+  const auto count = static_cast<std::int64_t>(values.size());
+  DeviceBytes send(bytes), shard(bytes), gathered(bytes);
+  ASSERT_EQ(cudaMemcpy(send.ptr, values.data(), bytes, cudaMemcpyHostToDevice), cudaSuccess);
+  // The local communicator (of this one rank) is made by the first local call.
+  ASSERT_TRUE(
+      plane->local_reducescatter(send.ptr, shard.ptr, {count}, DataType::Float64, ReduceOp::Sum)
+          .is_ok());
+  auto host = plane->host_buffer(static_cast<std::int64_t>(bytes));
+  ASSERT_TRUE(host.is_ok()) << host.status().message();
+  ASSERT_TRUE(
+      plane->copy_to_host(shard.ptr, host.value(), static_cast<std::int64_t>(bytes)).is_ok());
+  finish(*plane);
+  auto* staged = static_cast<double*>(host.value());
+  EXPECT_EQ(std::vector<double>(staged, staged + values.size()), values);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    staged[i] *= 2;
+  ASSERT_TRUE(
+      plane->copy_to_device(host.value(), shard.ptr, static_cast<std::int64_t>(bytes)).is_ok());
+  ASSERT_TRUE(
+      plane->local_allgather(shard.ptr, gathered.ptr, {static_cast<std::int64_t>(bytes)}).is_ok());
+  finish(*plane);
+  std::vector<double> got(values.size());
+  ASSERT_EQ(cudaMemcpy(got.data(), gathered.ptr, bytes, cudaMemcpyDeviceToHost), cudaSuccess);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    EXPECT_EQ(got[i], values[i] * 2) << i;
+  // A larger request replaces the buffer; the smaller one is still served by it.
+  auto larger = plane->host_buffer(static_cast<std::int64_t>(4 * bytes));
+  ASSERT_TRUE(larger.is_ok());
+  EXPECT_EQ(plane->host_buffer(static_cast<std::int64_t>(bytes)).value(), larger.value());
+}
+
 TEST(CudaDevicePlane, EmptyTensorsSkipTheCollective) {
   auto plane = make_plane();
   ASSERT_NE(plane, nullptr);
