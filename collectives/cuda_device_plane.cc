@@ -43,6 +43,20 @@ StatusOr<std::shared_ptr<const DeviceEvent>> record_cuda_ready_event(int device,
   return std::shared_ptr<const DeviceEvent>(std::move(event));
 }
 
+Status rerecord_cuda_ready_event(const DeviceEvent& ready, int device, cudaStream_t stream) {
+  const auto* event = dynamic_cast<const CudaReadyEvent*>(&ready);
+  if (event == nullptr)
+    return Status::error("internal: a ready event that is not a CUDA event");
+  int current = 0;
+  HVD_RETURN_IF_CUDA_ERROR(cudaGetDevice(&current));
+  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
+  const cudaError_t rc = cudaEventRecord(event->event(), stream);
+  const cudaError_t restored = cudaSetDevice(current);
+  HVD_RETURN_IF_CUDA_ERROR(rc);
+  HVD_RETURN_IF_CUDA_ERROR(restored);
+  return Status::ok();
+}
+
 CudaReadyEvent::~CudaReadyEvent() {
   cudaEventDestroy(event_);
 }

@@ -19,4 +19,9 @@ class DeviceEvent;
 StatusOr<std::shared_ptr<const DeviceEvent>> record_cuda_ready_event(int device,
                                                                      cudaStream_t stream);
 
+// Records `ready` (from record_cuda_ready_event) again, on `stream` of `device`: the op's ready
+// point moves to the work queued there by now. For an output allocated on that stream after
+// the op was queued, before the plane waits for the event.
+Status rerecord_cuda_ready_event(const DeviceEvent& ready, int device, cudaStream_t stream);
+
 }  // namespace hvd

@@ -41,7 +41,8 @@ struct TensorTableEntry {
   void* output = nullptr;
   // Ops whose output shape is known only after negotiation (allgather, alltoall,
   // reducescatter) leave `output` null and get it from here, on the background thread, with
-  // the final shape.
+  // the final shape. On the GPU data plane it runs before the plane waits for `ready`, so an
+  // allocator may move the ready point later (the torch adapter does).
   std::function<StatusOr<void*>(const std::vector<std::int64_t>& shape)> allocate_output;
   // Alltoall only: receives the rows that came from each rank, on the background thread.
   std::function<void(const std::vector<std::int64_t>& received_splits)> set_received_splits;

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #if HVD_TORCH_CUDA_PLANE
+#include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
 #include "collectives/cuda_ready_event.h"
@@ -161,15 +162,47 @@ void check_reducible(DataType dtype, const char* caller) {
     fail(std::string(caller) + ": reductions are not defined for bool tensors");
 }
 
+namespace {
+
+StatusOr<void*> allocate_into(torch::Tensor* slot, const std::vector<std::int64_t>& shape,
+                              const torch::TensorOptions& options) {
+  try {
+    *slot = torch::empty(shape, options);
+  } catch (const std::exception& e) {
+    return Status::error(std::string("allocating the output: ") + e.what());
+  }
+  return slot->data_ptr();
+}
+
+}  // namespace
+
 void allocate_output_later(TensorTableEntry* entry, TorchOpState* state,
                            const torch::TensorOptions& options) {
   auto slot = std::make_shared<torch::Tensor>();
+  state->allocated_output = slot;
+#if HVD_TORCH_CUDA_PLANE
+  if (entry->on_device) {
+    // On the caller's stream, from its pool of blocks: one it freed after queueing this op may
+    // still be read by work queued there since, so the op's ready point moves past that work
+    // (the plane waits for the event after allocating).
+    const c10::cuda::CUDAStream caller = c10::cuda::getCurrentCUDAStream(entry->device);
+    entry->allocate_output = [slot, options, caller, ready = entry->ready](
+                                 const std::vector<std::int64_t>& shape) -> StatusOr<void*> {
+      c10::cuda::CUDAStreamGuard on_caller_stream(caller);
+      HVD_ASSIGN_OR_RETURN(void* output, allocate_into(slot.get(), shape, options));
+      if (ready) {
+        HVD_RETURN_IF_ERROR(
+            rerecord_cuda_ready_event(*ready, caller.device_index(), caller.stream()));
+      }
+      return output;
+    };
+    return;
+  }
+#endif
   entry->allocate_output = [slot,
                             options](const std::vector<std::int64_t>& shape) -> StatusOr<void*> {
-    *slot = torch::empty(shape, options);
-    return slot->data_ptr();
+    return allocate_into(slot.get(), shape, options);
   };
-  state->allocated_output = std::move(slot);
 }
 
 std::vector<Handle> submit_group(std::vector<TensorTableEntry> entries,
