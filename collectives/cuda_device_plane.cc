@@ -105,8 +105,7 @@ CudaDevicePlane::~CudaDevicePlane() {
   cudaSetDevice(device_);
   {
     // Bounded: a stream stuck on a failed peer is aborted (NcclCommunicator::wait), not
-    // waited for.
-    // Each communicator in turn: the stream may be stuck in either one's collective.
+    // waited for; through each communicator in turn, since either may hold the stream.
     MutexLock lock(&nccl_->mu);
     (void)nccl_->communicator->wait(stream_, kDrainLimit);  // nobody left to tell
     if (nccl_->local_communicator)

@@ -337,22 +337,21 @@ Status NcclCommunicator::reducescatter(const void* send, void* recv, std::size_t
 Status NcclCommunicator::reducescatterv(const void* send, void* recv,
                                         const std::vector<std::int64_t>& counts_by_rank,
                                         DataType dtype, ReduceOp op, cudaStream_t stream) {
-  HVD_NCCL_USABLE();
   if (static_cast<int>(counts_by_rank.size()) != size_)
     return Status::error("internal: reducescatterv needs one element count per rank");
-  if (dtype == DataType::Bool)
-    return Status::error("reducescatter of bool tensors is not supported");
-  HVD_ASSIGN_OR_RETURN(const ncclDataType_t type, nccl_type(dtype));
-  HVD_ASSIGN_OR_RETURN(const ncclRedOp_t reduction, nccl_op(op));
   const bool equal = std::all_of(counts_by_rank.begin(), counts_by_rank.end(),
                                  [&](std::int64_t n) { return n == counts_by_rank.front(); });
   if (equal && counts_by_rank.front() == 0)
     return Status::ok();
   if (equal) {
-    return settle(ncclReduceScatter(send, recv, static_cast<std::size_t>(counts_by_rank.front()),
-                                    type, reduction, comm_, stream),
-                  "ncclReduceScatter", kEnqueueLimit);
+    return reducescatter(send, recv, static_cast<std::size_t>(counts_by_rank.front()), dtype, op,
+                         stream);
   }
+  HVD_NCCL_USABLE();
+  if (dtype == DataType::Bool)
+    return Status::error("reducescatter of bool tensors is not supported");
+  HVD_ASSIGN_OR_RETURN(const ncclDataType_t type, nccl_type(dtype));
+  HVD_ASSIGN_OR_RETURN(const ncclRedOp_t reduction, nccl_op(op));
   const std::int64_t element_bytes = element_size_bytes(dtype);
   return grouped([&]() -> Status {
     const char* block = static_cast<const char*>(send);

@@ -12,13 +12,9 @@ Status enqueue_device_reducescatter(const Response& response, const TensorTableE
     return Status::error("internal: " + what + " has no dim 0");
   if (!entry.allocate_output)
     return Status::error("internal: " + what + " has no output allocator");
-  const std::int64_t rows = entry.shape[0];
-  const std::int64_t row_elements = rows == 0 ? 0 : entry.num_elements() / rows;
-  std::vector<std::int64_t> counts_by_rank;
-  for (int r = 0; r < size; ++r)
-    counts_by_rank.push_back(reducescatter_rows(rows, r, size) * row_elements);
+  const std::vector<std::int64_t> counts_by_rank = reducescatter_block_elements(entry.shape, size);
   std::vector<std::int64_t> shape = entry.shape;
-  shape[0] = reducescatter_rows(rows, rank, size);
+  shape[0] = reducescatter_rows(entry.shape[0], rank, size);
   StatusOr<void*> output = entry.allocate_output(shape);
   if (!output.is_ok())
     return output.status().with_context(what + ": the output");

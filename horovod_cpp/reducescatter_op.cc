@@ -5,18 +5,25 @@
 
 namespace hvd {
 
+std::vector<std::int64_t> reducescatter_block_elements(const std::vector<std::int64_t>& shape,
+                                                       int size) {
+  std::int64_t row_elements = 1;
+  for (size_t d = 1; d < shape.size(); ++d)
+    row_elements *= shape[d];
+  std::vector<std::int64_t> block_elements;
+  for (int r = 0; r < size; ++r)
+    block_elements.push_back(reducescatter_rows(shape[0], r, size) * row_elements);
+  return block_elements;
+}
+
 Status run_reducescatter(const Response& response, const TensorTableEntry& entry,
                          const MpiContext& mpi) {
   const std::string context = "reducescatter '" + entry.name + "'";
   const int rank = mpi.topology().rank;
   const int size = mpi.topology().size;
-  const std::int64_t rows = entry.shape[0];
-  const std::int64_t row_elements = rows == 0 ? 0 : entry.num_elements() / rows;
-  std::vector<std::int64_t> block_elements(size);
-  for (int r = 0; r < size; ++r)
-    block_elements[r] = reducescatter_rows(rows, r, size) * row_elements;
+  const std::vector<std::int64_t> block_elements = reducescatter_block_elements(entry.shape, size);
   std::vector<std::int64_t> shape = entry.shape;
-  shape[0] = reducescatter_rows(rows, rank, size);
+  shape[0] = reducescatter_rows(entry.shape[0], rank, size);
   if (!entry.allocate_output)
     return Status::error(context + ": internal: no output allocator");
   StatusOr<void*> output = entry.allocate_output(shape);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "collectives/mpi_context.h"
 #include "horovod_cpp/message.h"
@@ -15,6 +16,10 @@ namespace hvd {
 inline std::int64_t reducescatter_rows(std::int64_t rows, int rank, int size) {
   return rows / size + (rank < rows % size ? 1 : 0);
 }
+
+// The elements of each rank's block of a tensor of `shape` (dim 0 split as above).
+std::vector<std::int64_t> reducescatter_block_elements(const std::vector<std::int64_t>& shape,
+                                                       int size);
 
 Status run_reducescatter(const Response& response, const TensorTableEntry& entry,
                          const MpiContext& mpi);
