@@ -10,15 +10,17 @@ Autotuner::Autotuner(TuningParams initial, AutotuneOptions options)
       warmup_left_(options_.warmup_samples),
       best_(initial) {
   for (std::int64_t fusion : options_.fusion_thresholds)
-    trials_.push_back(TuningParams{fusion, initial.cycle_time_us, initial.cache_enabled});
+    trials_.push_back(TuningParams{fusion, initial.cycle_time_us, initial.cache_enabled,
+                                   initial.hierarchical_allreduce});
   if (!options_.log_path.empty()) {
     log_.open(options_.log_path, std::ios::out | std::ios::trunc);
     if (!log_) {
       log_message(LogLevel::Warning,
                   "HOROVOD_AUTOTUNE_LOG: cannot write '" + options_.log_path + "'; not logging");
     }
-    log_ << "trial,phase,fusion_threshold_bytes,cycle_time_ms,response_cache,bytes,seconds,"
-            "bytes_per_second\n";
+    log_
+        << "trial,phase,fusion_threshold_bytes,cycle_time_ms,response_cache,hierarchical_allreduce,"
+           "bytes,seconds,bytes_per_second\n";
   }
   if (trials_.empty()) {
     done_ = true;
@@ -61,16 +63,12 @@ void Autotuner::finish_sample(double bytes_per_second) {
     // Fusion thresholds done: now cycle times, at the best threshold.
     for (std::int64_t cycle : options_.cycle_times_us) {
       if (cycle != best_.cycle_time_us)
-        trials_.push_back(TuningParams{best_.fusion_threshold_bytes, cycle, best_.cache_enabled});
+        trials_.push_back(TuningParams{best_.fusion_threshold_bytes, cycle, best_.cache_enabled,
+                                       best_.hierarchical_allreduce});
     }
   }
-  if (next_trial_ == trials_.size() && options_.tune_cache && !cache_trial_planned_) {
-    // Everything else done: the best so far, with the cache switched the other way.
-    cache_trial_planned_ = true;
-    TuningParams flipped = best_;
-    flipped.cache_enabled = !best_.cache_enabled;
-    trials_.push_back(flipped);
-  }
+  if (next_trial_ == trials_.size())
+    plan_switch_trial();
   if (next_trial_ < trials_.size()) {
     propose(trials_[next_trial_], false);
     return;
@@ -83,7 +81,26 @@ void Autotuner::finish_sample(double bytes_per_second) {
           " HOROVOD_CYCLE_TIME=" + std::to_string(best_.cycle_time_us / 1000.0) + " ms" +
           (options_.tune_cache
                ? std::string(" response cache ") + (best_.cache_enabled ? "on" : "off")
-               : std::string()));
+               : std::string()) +
+          (options_.tune_hierarchical ? std::string(" HOROVOD_HIERARCHICAL_ALLREDUCE=") +
+                                            (best_.hierarchical_allreduce ? "1" : "0")
+                                      : std::string()));
+}
+
+void Autotuner::plan_switch_trial() {
+  // Everything else done: the best so far with one switch the other way, one switch at a time,
+  // so the second is tried with the better setting of the first.
+  TuningParams flipped = best_;
+  if (options_.tune_cache && !cache_trial_planned_) {
+    cache_trial_planned_ = true;
+    flipped.cache_enabled = !best_.cache_enabled;
+  } else if (options_.tune_hierarchical && !hierarchical_trial_planned_) {
+    hierarchical_trial_planned_ = true;
+    flipped.hierarchical_allreduce = !best_.hierarchical_allreduce;
+  } else {
+    return;
+  }
+  trials_.push_back(flipped);
 }
 
 void Autotuner::propose(const TuningParams& params, bool final) {
@@ -110,8 +127,9 @@ void Autotuner::log_row(const std::string& phase, const TuningParams& p, double 
   if (!log_)
     return;
   log_ << trial_number_ << "," << phase << "," << p.fusion_threshold_bytes << ","
-       << p.cycle_time_us / 1000.0 << "," << (p.cache_enabled ? 1 : 0) << "," << bytes << ","
-       << seconds << "," << (seconds > 0 ? bytes / seconds : 0) << "\n";
+       << p.cycle_time_us / 1000.0 << "," << (p.cache_enabled ? 1 : 0) << ","
+       << (p.hierarchical_allreduce ? 1 : 0) << "," << bytes << "," << seconds << ","
+       << (seconds > 0 ? bytes / seconds : 0) << "\n";
   log_.flush();
 }
 

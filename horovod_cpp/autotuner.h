@@ -1,6 +1,6 @@
 // Autotuning (HOROVOD_AUTOTUNE=1): rank 0 measures the payload bytes per second the job
-// moves under different fusion thresholds, cycle times and with the response cache on or off,
-// and picks the best. Every rank must
+// moves under different fusion thresholds, cycle times, with the response cache on or off and
+// with the hierarchical allreduce on or off, and picks the best. Every rank must
 // run with the same fusion threshold from the same round on (fusion is planned on every rank
 // for cached rounds), so rank 0 never applies a value itself: it hands it to the controller,
 // which broadcasts it in the next coordinator round's ResponseList, and every rank applies it
@@ -9,7 +9,9 @@
 // Search: after `warmup_samples` discarded samples, one sample per candidate fusion threshold
 // (at the starting cycle time), then one per candidate cycle time (at the best threshold),
 // then, where a response cache is configured (`tune_cache`), one with it switched the other
-// way (at the best threshold and cycle time); then the best is final. A sample is
+// way (at the best threshold and cycle time), then, where the hierarchical allreduce can run
+// (`tune_hierarchical`), one with it switched the other way (at the best of all those); then
+// the best is final. A sample is
 // `steps_per_sample` rounds that moved data, timed from the first of them. Each trial and the
 // choice go to the CSV log, if one is named. Thread: background, rank 0 only.
 #pragma once
@@ -28,9 +30,10 @@ struct TuningParams {
   std::int64_t fusion_threshold_bytes = 0;
   std::int64_t cycle_time_us = 0;
   bool cache_enabled = false;
+  bool hierarchical_allreduce = false;  // HOROVOD_HIERARCHICAL_ALLREDUCE (GPU allreduces)
   bool operator==(const TuningParams& o) const {
     return fusion_threshold_bytes == o.fusion_threshold_bytes && cycle_time_us == o.cycle_time_us &&
-           cache_enabled == o.cache_enabled;
+           cache_enabled == o.cache_enabled && hierarchical_allreduce == o.hierarchical_allreduce;
   }
 };
 
@@ -41,6 +44,9 @@ struct AutotuneOptions {
   std::vector<std::int64_t> fusion_thresholds = {1 << 20, 4 << 20, 16 << 20, 64 << 20};
   std::vector<std::int64_t> cycle_times_us = {500, 1000, 2500, 5000};
   bool tune_cache = false;  // try the response cache switched the other way, once
+  // Try the hierarchical allreduce switched the other way, once (where it can run: a GPU data
+  // plane and several hosts with as many ranks each).
+  bool tune_hierarchical = false;
 };
 
 class Autotuner {
@@ -56,6 +62,7 @@ class Autotuner {
 
  private:
   void finish_sample(double bytes_per_second);
+  void plan_switch_trial();
   void propose(const TuningParams& params, bool final);
   void log_row(const std::string& phase, const TuningParams& p, double bytes, double seconds);
 
@@ -63,6 +70,7 @@ class Autotuner {
   TuningParams current_;
   std::vector<TuningParams> trials_;  // planned, in order; later phases added as earlier end
   bool cache_trial_planned_ = false;
+  bool hierarchical_trial_planned_ = false;
   size_t next_trial_ = 0;
   int warmup_left_;
   bool measuring_trial_ = false;  // false during warm-up

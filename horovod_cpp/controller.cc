@@ -34,7 +34,7 @@ Controller::Controller(ControlChannel* channel, ControllerOptions options,
       tuning.tune_cache = options_.cache_capacity > 0;
       autotuner_ = std::make_unique<Autotuner>(
           TuningParams{options_.fusion_threshold_bytes, options_.cycle_time_us,
-                       options_.cache_capacity > 0},
+                       options_.cache_capacity > 0, options_.hierarchical_allreduce},
           std::move(tuning));
     }
   }
@@ -128,6 +128,7 @@ StatusOr<ResponseList> Controller::coordinator_round(const RequestList& mine) {
       list.tuned_fusion_threshold_bytes = tuned->fusion_threshold_bytes;
       list.tuned_cycle_time_us = tuned->cycle_time_us;
       list.tuned_cache_enabled = tuned->cache_enabled;
+      list.tuned_hierarchical_allreduce = tuned->hierarchical_allreduce;
       list.tuning_final = final;
     }
     response_bytes = list.serialize();
@@ -251,6 +252,7 @@ StatusOr<ResponseList> Controller::cached_round(const RequestList& mine) {
   out.tuned_fusion_threshold_bytes = coordinated.tuned_fusion_threshold_bytes;
   out.tuned_cycle_time_us = coordinated.tuned_cycle_time_us;
   out.tuned_cache_enabled = coordinated.tuned_cache_enabled;
+  out.tuned_hierarchical_allreduce = coordinated.tuned_hierarchical_allreduce;
   out.tuning_final = coordinated.tuning_final;
   out.progress = out.progress || coordinated.progress;
   return out;

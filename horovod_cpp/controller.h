@@ -51,7 +51,8 @@ struct ControllerOptions {
   std::chrono::milliseconds hit_hold_limit{1000};
   bool autotune = false;  // rank 0 then runs an Autotuner
   AutotuneOptions autotune_options;
-  std::int64_t cycle_time_us = 1000;  // the autotuner's starting point
+  std::int64_t cycle_time_us = 1000;    // the autotuner's starting point
+  bool hierarchical_allreduce = false;  // the autotuner's starting point (the runtime applies it)
   // Hold times and autotuning samples read this clock; empty: std::chrono::steady_clock.
   // (Tests make the autotuner's choice deterministic with it.)
   std::function<std::chrono::steady_clock::time_point()> clock;

@@ -37,6 +37,9 @@ class DeviceAllreduceExecutor {
                           const MpiContext* hierarchy = nullptr,
                           std::chrono::milliseconds device_limit = std::chrono::minutes(10));
 
+  // Between ops (autotuning switches the hierarchical allreduce on or off): as `hierarchy` above.
+  void set_hierarchy(const MpiContext* hierarchy) { hierarchy_ = hierarchy; }
+
   // `entries` are in the response's name order, in memory of the plane's device.
   Status enqueue(const Response& response, const std::vector<TensorTableEntry>& entries);
 
@@ -50,7 +53,7 @@ class DeviceAllreduceExecutor {
 
   DevicePlane* const plane_;
   RuntimeCounters* const counters_;
-  const MpiContext* const hierarchy_;
+  const MpiContext* hierarchy_;
   const std::chrono::milliseconds device_limit_;
 };
 

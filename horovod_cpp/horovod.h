@@ -56,6 +56,8 @@ struct Stats {
   std::int64_t fusion_threshold_bytes = 0;  // now: in effect (autotuning may change it)
   std::int64_t cycle_time_us = 0;           // now: in effect (autotuning may change it)
   bool cache_enabled = false;  // now: the response cache is in use (autotuning may switch it)
+  // now: HOROVOD_HIERARCHICAL_ALLREDUCE in effect (autotuning may switch it where it can run)
+  bool hierarchical_allreduce = false;
   bool autotune_done = false;  // autotuning chose its final values
 };
 Stats stats();

@@ -238,9 +238,9 @@ bool Response::operator==(const Response& o) const {
 
 std::string ResponseList::serialize() const {
   ByteWriter out;
-  out.put<std::uint8_t>(static_cast<std::uint8_t>((progress ? 1 : 0) | (cacheable ? 2 : 0) |
-                                                  (tuning_final ? 4 : 0) |
-                                                  (tuned_cache_enabled ? 0 : 8)));
+  out.put<std::uint8_t>(static_cast<std::uint8_t>(
+      (progress ? 1 : 0) | (cacheable ? 2 : 0) | (tuning_final ? 4 : 0) |
+      (tuned_cache_enabled ? 0 : 8) | (tuned_hierarchical_allreduce ? 16 : 0)));
   out.put<std::uint32_t>(static_cast<std::uint32_t>(shutdown_ranks.size()));
   for (size_t i = 0; i < shutdown_ranks.size(); ++i) {
     out.put(shutdown_ranks[i]);
@@ -264,6 +264,7 @@ StatusOr<ResponseList> ResponseList::parse(const std::string& bytes) {
   list.cacheable = (flags & 2) != 0;
   list.tuning_final = (flags & 4) != 0;
   list.tuned_cache_enabled = (flags & 8) == 0;
+  list.tuned_hierarchical_allreduce = (flags & 16) != 0;
   std::uint32_t count = 0;
   // A shutdown entry is a rank and a reason's length, at least.
   HVD_RETURN_IF_ERROR(in.get_count(&count, 2 * sizeof(std::int32_t)));

@@ -96,7 +96,8 @@ struct ResponseList {
   std::int64_t tuned_fusion_threshold_bytes = 0;
   std::int64_t tuned_cycle_time_us = 0;
   bool tuned_cache_enabled = true;  // the response cache, where HOROVOD_CACHE_CAPACITY > 0
-  bool tuning_final = false;        // autotuning is over with these values
+  bool tuned_hierarchical_allreduce = false;  // HOROVOD_HIERARCHICAL_ALLREDUCE's value
+  bool tuning_final = false;                  // autotuning is over with these values
 
   bool shutdown() const { return !shutdown_ranks.empty() || !abort_reason.empty(); }
   std::string serialize() const;

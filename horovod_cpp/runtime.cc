@@ -84,6 +84,30 @@ std::chrono::milliseconds cache_hold_limit(const Settings& settings) {
   return std::max<std::chrono::milliseconds>(deadline / 4, std::chrono::milliseconds(100));
 }
 
+// Where the hierarchical allreduce can run at all: GPU allreduces, several hosts, and the same
+// number of ranks on each. Only there does autotuning try it both ways.
+bool hierarchy_possible(const Topology& topology) {
+  return static_cast<bool>(device_plane_factory()) && topology.cross_size > 1 &&
+         topology.homogeneous;
+}
+
+ControllerOptions controller_options(const Settings& settings, const Topology& topology) {
+  ControllerOptions options;
+  options.fusion_threshold_bytes = settings.fusion_threshold_bytes;
+  options.stall = StallSettings{settings.stall_check_time, settings.stall_shutdown_time,
+                                settings.stall_check_disabled};
+  options.cache_capacity = settings.cache_capacity;
+  options.hit_hold_limit = cache_hold_limit(settings);
+  options.autotune = settings.autotune;
+  options.autotune_options.warmup_samples = settings.autotune_warmup_samples;
+  options.autotune_options.steps_per_sample = settings.autotune_steps_per_sample;
+  options.autotune_options.log_path = settings.autotune_log_path;
+  options.autotune_options.tune_hierarchical = hierarchy_possible(topology);
+  options.cycle_time_us = settings.cycle_time.count();
+  options.hierarchical_allreduce = settings.hierarchical_allreduce;
+  return options;
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Runtime>> Runtime::create(HandleTable* handles) {
@@ -158,17 +182,7 @@ Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable
       timeline_(std::move(timeline)),
       channel_(std::make_unique<MpiControlChannel>(mpi_->control_comm())),
       controller_(std::make_unique<Controller>(
-          channel_.get(),
-          ControllerOptions{
-              settings_.fusion_threshold_bytes,
-              StallSettings{settings_.stall_check_time, settings_.stall_shutdown_time,
-                            settings_.stall_check_disabled},
-              settings_.cache_capacity, cache_hold_limit(settings_), settings_.autotune,
-              AutotuneOptions{settings_.autotune_warmup_samples,
-                              settings_.autotune_steps_per_sample, settings_.autotune_log_path},
-              settings_.cycle_time.count(),
-              /*clock=*/{}},
-          &counters_)),
+          channel_.get(), controller_options(settings_, mpi_->topology()), &counters_)),
       allreduce_executor_(
           std::make_unique<AllreduceExecutor>(mpi_.get(), &counters_, timeline_.get())),
       allgather_executor_(std::make_unique<AllgatherExecutor>(mpi_.get(), &counters_)),
@@ -177,6 +191,7 @@ Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable
   counters_.fusion_threshold_bytes = settings_.fusion_threshold_bytes;
   counters_.cycle_time_us = cycle_time_.count();
   counters_.cache_enabled = controller_->cache_enabled();
+  counters_.hierarchical_allreduce = hierarchical_allreduce_;
   counters_.autotune_done = !settings_.autotune;
 }
 
@@ -427,6 +442,7 @@ Status Runtime::run_until_shutdown() {
       counters_.fusion_threshold_bytes = controller_->fusion_threshold_bytes();
       counters_.cycle_time_us = cycle_time_.count();
       counters_.cache_enabled = controller_->cache_enabled();
+      set_hierarchical_allreduce(negotiated.value().tuned_hierarchical_allreduce);
       counters_.autotune_done = negotiated.value().tuning_final;
     }
     for (const Response& response : negotiated.value().responses) {
@@ -534,17 +550,27 @@ Status Runtime::start_device_plane() {
   int unclaimed = kCpuDevice;
   device_claimed_.compare_exchange_strong(unclaimed, device_plane_->device());
   const Topology& topology = mpi_->topology();
-  const bool hierarchical = settings_.hierarchical_allreduce && topology.homogeneous;
   if (settings_.hierarchical_allreduce && !topology.homogeneous && topology.rank == 0) {
     log_message(LogLevel::Warning,
                 "HOROVOD_HIERARCHICAL_ALLREDUCE is set, but the hosts run different numbers of "
                 "ranks; GPU allreduces stay flat");
   }
   device_allreduce_executor_ = std::make_unique<DeviceAllreduceExecutor>(
-      device_plane_.get(), &counters_, hierarchical ? mpi_.get() : nullptr, kDeviceWorkLimit);
+      device_plane_.get(), &counters_, hierarchy(), kDeviceWorkLimit);
   finalizer_ =
       std::make_unique<CompletionFinalizer>(kDeviceWorkLimit, std::chrono::microseconds(20));
   return Status::ok();
+}
+
+const MpiContext* Runtime::hierarchy() const {
+  return hierarchical_allreduce_ && mpi_->topology().homogeneous ? mpi_.get() : nullptr;
+}
+
+void Runtime::set_hierarchical_allreduce(bool on) {
+  hierarchical_allreduce_ = on;
+  counters_.hierarchical_allreduce = on;
+  if (device_allreduce_executor_)
+    device_allreduce_executor_->set_hierarchy(hierarchy());
 }
 
 Status Runtime::execute_on_device(const Response& response) {

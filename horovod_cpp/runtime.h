@@ -106,6 +106,10 @@ class Runtime {
   Status execute_on_device(const Response& response);
   // Makes this rank's plane and finalizer on the first on-device response (collective).
   Status start_device_plane();
+  // The MPI context the hierarchical allreduce runs over, or null while it is off or cannot
+  // run (the hosts run different numbers of ranks).
+  const MpiContext* hierarchy() const;
+  void set_hierarchical_allreduce(bool on);  // autotuning's choice, the same round on every rank
   // The entries a response names. A rank that has joined runs allreduces it never submitted
   // with zeros, kept alive in `zeros` (host) or `device_zeros`; error responses skip names
   // this rank lacks.
@@ -152,7 +156,9 @@ class Runtime {
   bool last_round_progressed_ = false;              // background thread only
   bool joined_ = false;                   // background thread only: our join is negotiating
   std::chrono::microseconds cycle_time_;  // background thread only; autotuning changes it
-  bool stopped_by_agreement_ = false;     // background thread only: every rank got the reason
+  // HOROVOD_HIERARCHICAL_ALLREDUCE in effect. Background thread only; autotuning changes it.
+  bool hierarchical_allreduce_ = settings_.hierarchical_allreduce;
+  bool stopped_by_agreement_ = false;  // background thread only: every rank got the reason
   std::atomic<bool> shutdown_requested_{false};
   Mutex reason_mu_;
   std::string shutdown_reason_ HVD_GUARDED_BY(reason_mu_);

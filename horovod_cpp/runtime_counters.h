@@ -25,6 +25,7 @@ struct RuntimeCounters {
   std::atomic<std::int64_t> fusion_threshold_bytes{0};
   std::atomic<std::int64_t> cycle_time_us{0};
   std::atomic<bool> cache_enabled{false};
+  std::atomic<bool> hierarchical_allreduce{false};
   std::atomic<bool> autotune_done{false};
 
   static void add(std::atomic<std::int64_t>& counter, std::int64_t n) {
@@ -47,6 +48,7 @@ struct RuntimeCounters {
     s.fusion_threshold_bytes = fusion_threshold_bytes.load(std::memory_order_relaxed);
     s.cycle_time_us = cycle_time_us.load(std::memory_order_relaxed);
     s.cache_enabled = cache_enabled.load(std::memory_order_relaxed);
+    s.hierarchical_allreduce = hierarchical_allreduce.load(std::memory_order_relaxed);
     s.autotune_done = autotune_done.load(std::memory_order_relaxed);
     return s;
   }

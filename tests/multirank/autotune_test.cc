@@ -55,6 +55,7 @@ TEST(AutotuneTest, EveryRankEndsWithTheValuesRankZeroChose) {
   for (int r = 0; r < size; ++r)
     EXPECT_TRUE(torch::equal(everyone[r], mine)) << "rank " << r << " differs from rank " << rank;
 
+  EXPECT_FALSE(stats.hierarchical_allreduce);
   if (cache_configured)
     EXPECT_TRUE(cache_was_off) << "the cache-off trial never reached rank " << rank;
   else
@@ -68,17 +69,20 @@ TEST(AutotuneTest, EveryRankEndsWithTheValuesRankZeroChose) {
   std::string line;
   std::getline(log, line);
   EXPECT_EQ(line,
-            "trial,phase,fusion_threshold_bytes,cycle_time_ms,response_cache,bytes,seconds,"
-            "bytes_per_second");
+            "trial,phase,fusion_threshold_bytes,cycle_time_ms,response_cache,"
+            "hierarchical_allreduce,bytes,seconds,bytes_per_second");
   int warmups = 0, trials = 0, cache_off_trials = 0, chosen = 0;
   while (std::getline(log, line)) {
     std::stringstream fields(line);
-    std::string trial, phase, fusion, cycle_ms, cache;
+    std::string trial, phase, fusion, cycle_ms, cache, hierarchical;
     std::getline(fields, trial, ',');
     std::getline(fields, phase, ',');
     std::getline(fields, fusion, ',');
     std::getline(fields, cycle_ms, ',');
     std::getline(fields, cache, ',');
+    std::getline(fields, hierarchical, ',');
+    // No GPU data plane here: the hierarchical allreduce cannot run, so it is never tried.
+    EXPECT_EQ(hierarchical, "0") << line;
     if (phase == "warmup")
       ++warmups;
     if (phase == "trial") {

@@ -600,6 +600,99 @@ TEST(DeviceJoinFirst, AJoinedRankMakesItsPlaneOnTheDeviceThePlanePicks) {
                          {"one GPU per rank"});
 }
 
+// HVD_TEST_ONLY=DeviceAutotune, with HOROVOD_AUTOTUNE=1 on two "hosts" and the hierarchical
+// allreduce off at the start: device allreduces, checked every step, until every rank reports
+// the search over. The search must have tried the hierarchical allreduce once (every rank
+// switched, and allreduces took the hierarchical path), every rank must end with the same
+// values, the ones rank 0's log chose, and the path an allreduce takes must then follow the
+// chosen value.
+TEST(DeviceAutotune, TriesTheHierarchicalAllreduceOnceAndEveryRankKeepsTheChoice) {
+  if (!chosen("DeviceAutotune"))
+    GTEST_SKIP() << "needs HOROVOD_AUTOTUNE=1 from init: HVD_TEST_ONLY=DeviceAutotune";
+  ASSERT_GT(hvd::cross_size(), 1) << "run it with HVD_TEST_RANKS_PER_HOST";
+  ASSERT_FALSE(hvd::stats().hierarchical_allreduce);
+  const int size = hvd::size();
+  const std::vector<std::vector<int64_t>> shapes = {{3}, {1000}, {257, 2}};
+  bool saw_on = false, all_done = false;
+  int steps = 0;
+  const auto hierarchical_before = simulated_device().local_reducescatter_calls.load();
+  while (!all_done && steps < 3000) {
+    std::vector<DeviceAllreduce> all;
+    std::vector<hvd::Handle> handles;
+    for (size_t t = 0; t < shapes.size(); ++t) {
+      DeviceAllreduce a;
+      a.name = "dev.tune." + std::to_string(t);
+      a.op = t == 1 ? ReduceOp::Max : ReduceOp::Sum;
+      a.input = hvd_test::contribution(hvd::rank(), shapes[t], torch::kFloat32);
+      a.output = torch::full(shapes[t], 7.0f);
+      all.push_back(a);
+      handles.push_back(enqueue(a));
+    }
+    for (size_t t = 0; t < all.size(); ++t) {
+      wait(handles[t]);
+      ASSERT_TRUE(matches(all[t].output, expected(all[t].op, size, shapes[t], torch::kFloat32)))
+          << "step " << steps << " " << all[t].name;
+      saw_on |= hvd::stats().hierarchical_allreduce;
+    }
+    const int done_here = hvd::stats().autotune_done ? 1 : 0;
+    all_done =
+        hvd::allreduce(torch::full({1}, done_here, torch::kInt32), ReduceOp::Min, "dev.tune.done")
+            .item<int>() == 1;
+    ++steps;
+  }
+  ASSERT_TRUE(all_done) << "autotuning did not finish in " << steps << " steps";
+  EXPECT_TRUE(saw_on) << "the hierarchical trial never reached rank " << hvd::rank();
+  EXPECT_GT(simulated_device().local_reducescatter_calls.load(), hierarchical_before)
+      << "no allreduce took the hierarchical path during its trial";
+
+  const hvd::Stats stats = hvd::stats();
+  const auto mine =
+      torch::tensor({stats.fusion_threshold_bytes, stats.cycle_time_us,
+                     int64_t{stats.cache_enabled}, int64_t{stats.hierarchical_allreduce}},
+                    torch::kInt64);
+  const auto everyone = hvd::allgather(mine.unsqueeze(0), "dev.tune.values");
+  for (int r = 0; r < size; ++r)
+    EXPECT_TRUE(torch::equal(everyone[r], mine)) << "rank " << r << " differs";
+
+  const auto local_before = simulated_device().local_reducescatter_calls.load();
+  const auto flat_before = simulated_device().allreduce_calls.load();
+  DeviceAllreduce after;
+  after.name = "dev.tune.after";
+  after.input = hvd_test::contribution(hvd::rank(), {100}, torch::kFloat32);
+  after.output = torch::full({100}, 7.0f);
+  wait(enqueue(after));
+  EXPECT_TRUE(matches(after.output, expected(ReduceOp::Sum, size, {100}, torch::kFloat32)));
+  EXPECT_EQ(simulated_device().local_reducescatter_calls.load() - local_before,
+            stats.hierarchical_allreduce ? 1 : 0);
+  EXPECT_EQ(simulated_device().allreduce_calls.load() - flat_before,
+            stats.hierarchical_allreduce ? 0 : 1);
+
+  if (hvd::rank() != 0)
+    return;
+  const char* log_path = std::getenv("HOROVOD_AUTOTUNE_LOG");
+  ASSERT_NE(log_path, nullptr);
+  std::ifstream log(log_path);
+  ASSERT_TRUE(log) << log_path;
+  std::string line;
+  std::getline(log, line);  // the header: autotune_test checks it
+  int hierarchical_trials = 0, chosen_rows = 0;
+  while (std::getline(log, line)) {
+    std::vector<std::string> fields;
+    std::stringstream row(line);
+    for (std::string field; std::getline(row, field, ',');)
+      fields.push_back(field);
+    ASSERT_EQ(fields.size(), 9u) << line;
+    if (fields[1] == "trial" && fields[5] == "1")
+      ++hierarchical_trials;
+    if (fields[1] == "chosen") {
+      ++chosen_rows;
+      EXPECT_EQ(fields[5], stats.hierarchical_allreduce ? "1" : "0") << line;
+    }
+  }
+  EXPECT_EQ(hierarchical_trials, 1);
+  EXPECT_EQ(chosen_rows, 1);
+}
+
 // HVD_TEST_ONLY=DeviceShutdown: shutdown() while the (slow) device still runs queued ops
 // waits for them, and their handles then complete with the results, after the runtime is
 // gone (the finalizer stops before the plane is freed).

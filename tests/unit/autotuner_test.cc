@@ -92,6 +92,28 @@ TEST(AutotunerTest, WithoutACacheToTuneEveryTrialKeepsItsSetting) {
   EXPECT_EQ(*out.chosen, (TuningParams{4 << 20, 2500, false}));
 }
 
+TEST(AutotunerTest, TheHierarchicalAllreduceIsTriedLastAtTheBestOfEverythingElse) {
+  for (const double hierarchy_gain_ms : {-1.0, 2.0}) {
+    const TuningParams start{64 << 20, 1000, true, false};
+    AutotuneOptions o = options(1, /*tune_cache=*/true);
+    o.tune_hierarchical = true;
+    Autotuner tuner(start, o);
+    const auto base = timing(/*cache_gain_ms=*/-1);  // the cache off wins
+    const Outcome out = drive(&tuner, start, [&base, hierarchy_gain_ms](const TuningParams& p) {
+      return base(p) - (p.hierarchical_allreduce ? hierarchy_gain_ms : 0);
+    });
+    ASSERT_TRUE(out.chosen) << hierarchy_gain_ms;
+    ASSERT_GE(out.taken.size(), 3u);
+    // The cache trial's winner (off), with the hierarchy switched on; then the choice.
+    EXPECT_EQ(out.taken[out.taken.size() - 2], (TuningParams{4 << 20, 2500, false, true}));
+    EXPECT_EQ(*out.chosen, (TuningParams{4 << 20, 2500, false, hierarchy_gain_ms > 0}));
+    EXPECT_EQ(out.taken.size(), 2u + 2u + 1u + 1u + 1u)
+        << "2 thresholds, 2 new cycle times, the cache, the hierarchy, the choice";
+    for (size_t i = 0; i + 2 < out.taken.size(); ++i)
+      EXPECT_FALSE(out.taken[i].hierarchical_allreduce) << "trial " << i;
+  }
+}
+
 TEST(AutotunerTest, NoWarmupSamplesProposesTheFirstTrialAtOnce) {
   const TuningParams start{64 << 20, 1000, true};
   Autotuner with_warmup(start, options(1, true));

@@ -377,6 +377,62 @@ TEST(ControllerCacheTest, AutotuneSwitchesTheCacheWithoutLosingOrDelayingRequest
   }
 }
 
+// The hierarchical allreduce is the runtime's to apply: the controller only carries rank 0's
+// tuner's value to every rank, in cached rounds too. Rounds with it on are made slower on rank 0's
+// fake clock, so the tuner tries it once and chooses it off again.
+TEST(ControllerCacheTest, AutotuneCarriesTheHierarchicalSwitchToEveryRank) {
+  const int size = 3, steps = 16;
+  FakeControlNetwork network(size);
+  std::vector<std::vector<ResponseList>> results(size);
+  run_ranks(size, [&](int rank) {
+    FakeControlChannel channel(&network, rank);
+    auto fake_now = std::chrono::steady_clock::time_point();
+    ControllerOptions options;
+    if (rank == 0)
+      options.clock = [&fake_now] { return fake_now; };
+    options.cache_capacity = 8;
+    options.autotune = true;
+    options.autotune_options.warmup_samples = 1;
+    options.autotune_options.steps_per_sample = 1;
+    options.autotune_options.fusion_thresholds = {options.fusion_threshold_bytes};
+    options.autotune_options.cycle_times_us = {options.cycle_time_us};
+    // What the runtime sets where the hierarchy can run; only rank 0's tuner reads it.
+    options.autotune_options.tune_hierarchical = true;
+    Controller controller(&channel, options);
+    bool hierarchical = false;  // what the runtime would have applied
+    for (int step = 0; step < steps; ++step) {
+      fake_now += std::chrono::milliseconds(hierarchical ? 5 : 1);
+      auto out = controller.negotiate(list_of({request(rank, "a"), request(rank, "b")}));
+      ASSERT_TRUE(out.is_ok()) << out.status().message();
+      if (out.value().tuned_fusion_threshold_bytes > 0)
+        hierarchical = out.value().tuned_hierarchical_allreduce;
+      results[rank].push_back(out.value());
+    }
+  });
+  int hierarchical_rounds = 0;
+  bool final_seen = false;
+  for (size_t round = 0; round < results[0].size(); ++round) {
+    const ResponseList& list = results[0][round];
+    for (int rank = 1; rank < size; ++rank) {
+      const ResponseList& other = results[rank][round];
+      EXPECT_EQ(other.responses, list.responses) << "round " << round << " rank " << rank;
+      EXPECT_EQ(other.tuned_fusion_threshold_bytes, list.tuned_fusion_threshold_bytes) << round;
+      EXPECT_EQ(other.tuned_hierarchical_allreduce, list.tuned_hierarchical_allreduce) << round;
+      EXPECT_EQ(other.tuning_final, list.tuning_final) << round;
+    }
+    if (list.tuned_fusion_threshold_bytes > 0 && list.tuned_hierarchical_allreduce) {
+      EXPECT_FALSE(list.tuning_final) << "the slower hierarchical trial was chosen";
+      ++hierarchical_rounds;
+    }
+    if (list.tuning_final) {
+      final_seen = true;
+      EXPECT_FALSE(list.tuned_hierarchical_allreduce);
+    }
+  }
+  EXPECT_EQ(hierarchical_rounds, 1) << "one trial announces it once";
+  EXPECT_TRUE(final_seen) << "tuning never ended in " << steps << " rounds";
+}
+
 // Random schedules: 2-4 ranks submit a few names per step, each name in a random round, in
 // random order; capacities 2 and 8 (evictions while hits are held), hold limits 0 and 1 s;
 // every rank joins after its own number of steps. Rank 0 autotunes on a fake clock with random

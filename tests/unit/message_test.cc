@@ -93,15 +93,18 @@ TEST(MessageTest, ResponseListRoundTrips) {
   EXPECT_TRUE(parsed.value().progress);
   EXPECT_EQ(parsed.value().tuned_fusion_threshold_bytes, 0);
   EXPECT_TRUE(parsed.value().tuned_cache_enabled);
+  EXPECT_FALSE(parsed.value().tuned_hierarchical_allreduce);
 }
 
 TEST(MessageTest, TuningParametersRoundTrip) {
   for (const bool cache : {false, true}) {
     for (const bool final : {false, true}) {
+      const bool hierarchical = cache != final;  // every combination of each pair
       ResponseList list = sample_responses();
       list.tuned_fusion_threshold_bytes = 16 << 20;
       list.tuned_cycle_time_us = 2500;
       list.tuned_cache_enabled = cache;
+      list.tuned_hierarchical_allreduce = hierarchical;
       list.tuning_final = final;
       list.cacheable = true;
       auto parsed = ResponseList::parse(list.serialize());
@@ -110,6 +113,8 @@ TEST(MessageTest, TuningParametersRoundTrip) {
       EXPECT_EQ(parsed.value().tuned_cycle_time_us, 2500);
       EXPECT_EQ(parsed.value().tuned_cache_enabled, cache) << "final " << final;
       EXPECT_EQ(parsed.value().tuning_final, final) << "cache " << cache;
+      EXPECT_EQ(parsed.value().tuned_hierarchical_allreduce, hierarchical)
+          << "cache " << cache << " final " << final;
       EXPECT_TRUE(parsed.value().cacheable);
       EXPECT_TRUE(parsed.value().progress);
     }
