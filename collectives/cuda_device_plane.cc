@@ -131,6 +131,19 @@ Status CudaDevicePlane::wait_for(const DeviceEvent& ready) {
   return Status::ok();
 }
 
+StatusOr<bool> CudaDevicePlane::happened(const DeviceEvent& event) const {
+  const auto* cuda_event = dynamic_cast<const CudaReadyEvent*>(&event);
+  if (cuda_event == nullptr)
+    return Status::error("internal: a ready event that is not a CUDA event");
+  // No cudaSetDevice: this may run on the finalizer thread, and an event query works from any
+  // device.
+  const cudaError_t queried = cudaEventQuery(cuda_event->event());
+  if (queried == cudaErrorNotReady)
+    return false;
+  HVD_RETURN_IF_CUDA_ERROR(queried);
+  return true;
+}
+
 StatusOr<void*> CudaDevicePlane::fusion_buffer(std::int64_t bytes) {
   if (bytes <= fusion_bytes_)
     return fusion_buffer_;

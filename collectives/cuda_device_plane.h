@@ -49,6 +49,7 @@ class CudaDevicePlane : public DevicePlane {
   int device() const override { return device_; }
   const char* activity_prefix() const override { return "NCCL"; }
   Status wait_for(const DeviceEvent& ready) override;
+  StatusOr<bool> happened(const DeviceEvent& event) const override;
   StatusOr<void*> fusion_buffer(std::int64_t bytes) override;
   StatusOr<std::shared_ptr<void>> zeroed(std::int64_t bytes) override;
   Status scaled_copy(const void* src, void* dst, std::int64_t count, DataType dtype,

@@ -18,19 +18,48 @@ CompletionFinalizer::~CompletionFinalizer() {
   stop(Status::error("the runtime shut down"));
 }
 
-void CompletionFinalizer::add(Poll poll, Callback done) {
+void CompletionFinalizer::add(Poll poll, Callback done, Milestone milestone) {
   Status refused;
   {
     MutexLock lock(&mu_);
     if (!stopping_) {
-      pieces_.push_back(Piece{std::move(poll), std::move(done), std::chrono::steady_clock::now()});
+      pieces_.push_back(Piece{std::move(poll), std::move(done), std::chrono::steady_clock::now(),
+                              std::move(milestone)});
       if (pieces_.size() == 1)
         work_cv_.signal();
       return;
     }
     refused = stop_reason_;
   }
+  if (milestone.on_reached)
+    milestone.on_reached();
   done(refused);
+}
+
+void CompletionFinalizer::reach_milestone(Piece* piece) {
+  if (!piece->milestone.on_reached)
+    return;
+  std::function<void()> on_reached = std::move(piece->milestone.on_reached);
+  piece->milestone = Milestone{};
+  on_reached();
+}
+
+void CompletionFinalizer::watch_milestones() {
+  watched_.clear();
+  {
+    MutexLock lock(&mu_);
+    for (Piece& piece : pieces_) {
+      if (piece.milestone.reached)
+        watched_.push_back(&piece);
+    }
+  }
+  // Only this thread removes pieces or touches their milestones, and push_back keeps
+  // references to the others valid.
+  for (Piece* piece : watched_) {
+    const StatusOr<bool> reached = piece->milestone.reached();
+    if (!reached.is_ok() || reached.value())
+      reach_milestone(piece);
+  }
 }
 
 void CompletionFinalizer::stop(const Status& reason) {
@@ -54,8 +83,10 @@ std::size_t CompletionFinalizer::pending() const {
 }
 
 void CompletionFinalizer::fail_all(std::deque<Piece>* pieces, const Status& failure) {
-  for (Piece& piece : *pieces)
+  for (Piece& piece : *pieces) {
+    reach_milestone(&piece);
     piece.done(failure);
+  }
   pieces->clear();
 }
 
@@ -71,6 +102,7 @@ void CompletionFinalizer::run() {
       // Only this thread removes pieces, and push_back keeps references to the others valid.
       head = &pieces_.front();
     }
+    watch_milestones();
     const StatusOr<bool> finished = head->poll();
     if (!finished.is_ok() || finished.value()) {
       Piece done;
@@ -79,6 +111,7 @@ void CompletionFinalizer::run() {
         done = std::move(pieces_.front());
         pieces_.pop_front();
       }
+      reach_milestone(&done);
       done.done(finished.is_ok() ? Status::ok() : finished.status());
       continue;
     }

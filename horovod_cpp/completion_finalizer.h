@@ -13,6 +13,11 @@
 // for what is pending, then fails the rest with its reason (from stop() on, only that deadline
 // applies).
 //
+// Milestones: a piece may also have a point before its end that the thread watches for (for
+// the timeline's WAIT_FOR_DATA: the op's inputs are ready). Unlike the end, it is polled on
+// every pending piece, not only the oldest, so it is seen when it happens, not when the work
+// queued before it has finished.
+//
 // Thread: its own. add()/stop()/pending() from any thread; callbacks run on the finalizer thread
 // and must not call add() or stop().
 #pragma once
@@ -22,6 +27,7 @@
 #include <deque>
 #include <functional>
 #include <thread>
+#include <vector>
 
 #include "horovod_cpp/mutex.h"
 #include "horovod_cpp/status.h"
@@ -33,6 +39,13 @@ class CompletionFinalizer {
   // true once the piece has finished; an error if it failed (the piece is then done).
   using Poll = std::function<StatusOr<bool>()>;
   using Callback = std::function<void(const Status&)>;
+  // `reached` is polled until it says true (an error counts as true: the piece's own poll
+  // reports the failure); then `on_reached` runs, once, and always before the piece's `done`
+  // (just before it, if the piece ended first or failed).
+  struct Milestone {
+    Poll reached;
+    std::function<void()> on_reached;
+  };
 
   // `poll_period`: how long the thread sleeps between polls of an unfinished piece.
   CompletionFinalizer(std::chrono::milliseconds limit, std::chrono::microseconds poll_period);
@@ -41,7 +54,7 @@ class CompletionFinalizer {
   CompletionFinalizer& operator=(const CompletionFinalizer&) = delete;
 
   // After stop(), `done` runs at once, on the caller's thread, with stop's reason.
-  void add(Poll poll, Callback done) HVD_EXCLUDES(mu_);
+  void add(Poll poll, Callback done, Milestone milestone = {}) HVD_EXCLUDES(mu_);
   // Idempotent; the first reason wins.
   void stop(const Status& reason) HVD_EXCLUDES(mu_);
   std::size_t pending() const HVD_EXCLUDES(mu_);
@@ -51,8 +64,12 @@ class CompletionFinalizer {
     Poll poll;
     Callback done;
     std::chrono::steady_clock::time_point added;
+    Milestone milestone;  // finalizer thread only after add(); emptied once reached
   };
   void run();
+  // Polls the milestones of the pieces pending now (finalizer thread).
+  void watch_milestones() HVD_EXCLUDES(mu_);
+  static void reach_milestone(Piece* piece);
   // Fails the pieces in `pieces` with `failure`, outside the lock.
   static void fail_all(std::deque<Piece>* pieces, const Status& failure);
 
@@ -64,8 +81,9 @@ class CompletionFinalizer {
   bool stopping_ HVD_GUARDED_BY(mu_) = false;
   Status stop_reason_ HVD_GUARDED_BY(mu_);
   std::chrono::steady_clock::time_point stop_deadline_ HVD_GUARDED_BY(mu_);
-  std::thread thread_;  // started in the constructor, joined by stop()
-  Mutex join_mu_;       // serializes the join in stop()
+  std::vector<Piece*> watched_;  // finalizer thread only: watch_milestones()'s scratch
+  std::thread thread_;           // started in the constructor, joined by stop()
+  Mutex join_mu_;                // serializes the join in stop()
 };
 
 }  // namespace hvd

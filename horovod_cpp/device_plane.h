@@ -5,10 +5,10 @@
 // device (tests/multirank/simulated_device.h). The CUDA + NCCL plane is
 // collectives/cuda_device_plane.h, registered where LibTorch has CUDA.
 //
-// Thread: the background thread makes every call, in response order on every rank; a Poll
-// from completion() runs on the finalizer thread (or on the background thread, which waits
-// for the device in the hierarchical allreduce). A plane lives until the runtime
-// has stopped its finalizer.
+// Thread: the background thread makes every call, in response order on every rank, except
+// happened(), which the finalizer thread makes too; a Poll from completion() runs on the
+// finalizer thread (or on the background thread, which waits for the device in the
+// hierarchical allreduce). A plane lives until the runtime has stopped its finalizer.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +45,9 @@ class DevicePlane {
   //
   // The stream waits until `ready` has happened (no host thread waits).
   virtual Status wait_for(const DeviceEvent& ready) = 0;
+  // Whether `event` has happened, without waiting. The one call that may also come from the
+  // finalizer thread (the timeline's WAIT_FOR_DATA), on an event of an op still pending.
+  virtual StatusOr<bool> happened(const DeviceEvent& event) const = 0;
   // At least `bytes` of device memory, kept and reused, grown when too small. Work already
   // queued on the old buffer still runs first.
   virtual StatusOr<void*> fusion_buffer(std::int64_t bytes) = 0;

@@ -43,6 +43,8 @@ bool runs_on_device(ResponseType type) {
          type == ResponseType::Allgather || type == ResponseType::Alltoall ||
          type == ResponseType::Reducescatter;
 }
+constexpr char kWaitForData[] = "WAIT_FOR_DATA";
+
 const char* device_activity_suffix(ResponseType type) {
   switch (type) {
     case ResponseType::Broadcast:
@@ -581,7 +583,16 @@ Status Runtime::execute_on_device(const Response& response) {
   HVD_RETURN_IF_ERROR(take_entries(response, entries.get(), nullptr, &device_zeros));
   const std::string activity =
       std::string(device_plane_->activity_prefix()) + "_" + device_activity_suffix(response.type);
-  timeline_started(response, *entries, activity.c_str());
+  // On the timeline, WAIT_FOR_DATA runs from here until the finalizer sees every input's ready
+  // event happen; the collective's span starts then.
+  std::vector<std::shared_ptr<const DeviceEvent>> ready_events;
+  for (const TensorTableEntry& entry : *entries) {
+    if (entry.ready)
+      ready_events.push_back(entry.ready);
+  }
+  const bool waits_for_data = timeline_->active() && !ready_events.empty();
+  const char* first_span = waits_for_data ? kWaitForData : activity.c_str();
+  timeline_started(response, *entries, first_span);
   Status queued;
   switch (response.type) {
     case ResponseType::Allreduce:
@@ -608,7 +619,7 @@ Status Runtime::execute_on_device(const Response& response) {
       break;
   }
   if (!queued.is_ok()) {
-    timeline_finished(response, *entries, activity.c_str());
+    timeline_finished(response, *entries, first_span);
     HandleTable::Batch wake_once(handles_);
     for (TensorTableEntry& entry : *entries)
       complete(entry, queued);
@@ -620,25 +631,51 @@ Status Runtime::execute_on_device(const Response& response) {
           : "fused allreduce of " + std::to_string(response.names.size()) +
                 " tensors starting with '" + response.names.front() + "'";
   // The zeros stay alive until the device has run the reduction that reads them.
-  finalizer_->add(device_plane_->completion(), [this, response, entries, device_zeros, activity,
-                                                what, rank](const Status& status) {
-    // The device or a peer failed, or the work is stuck: the stream may still read and write
-    // these tensors, and the ranks no longer agree which ops ran (each decides its own
-    // timeout), so nothing may be freed or reported as done. Like NCCL's own watchdog in
-    // PyTorch, end the job (before the captures, device memory among them, are freed).
-    if (!status.is_ok()) {
-      abort_job(status.with_context(rank + ": " + what + " on GPU " +
-                                    std::to_string(device_plane_->device())));
-    }
-    timeline_finished(response, *entries, activity.c_str());
-    HandleTable::Batch wake_once(handles_);
-    if (response.type == ResponseType::Allreduce) {
-      RuntimeCounters::add(counters_.tensors_reduced, static_cast<std::int64_t>(entries->size()));
-    }
-    for (TensorTableEntry& entry : *entries)
-      complete(entry, status);
-  });
+  finalizer_->add(
+      device_plane_->completion(),
+      [this, response, entries, device_zeros, activity, what, rank](const Status& status) {
+        // The device or a peer failed, or the work is stuck: the stream may still read and write
+        // these tensors, and the ranks no longer agree which ops ran (each decides its own
+        // timeout), so nothing may be freed or reported as done. Like NCCL's own watchdog in
+        // PyTorch, end the job (before the captures, device memory among them, are freed).
+        if (!status.is_ok()) {
+          abort_job(status.with_context(rank + ": " + what + " on GPU " +
+                                        std::to_string(device_plane_->device())));
+        }
+        timeline_finished(response, *entries, activity.c_str());
+        HandleTable::Batch wake_once(handles_);
+        if (response.type == ResponseType::Allreduce) {
+          RuntimeCounters::add(counters_.tensors_reduced,
+                               static_cast<std::int64_t>(entries->size()));
+        }
+        for (TensorTableEntry& entry : *entries)
+          complete(entry, status);
+      },
+      inputs_ready(waits_for_data, std::move(ready_events), entries, activity));
   return Status::ok();
+}
+
+CompletionFinalizer::Milestone Runtime::inputs_ready(
+    bool waits_for_data, std::vector<std::shared_ptr<const DeviceEvent>> ready_events,
+    std::shared_ptr<std::vector<TensorTableEntry>> entries, const std::string& activity) {
+  if (!waits_for_data)
+    return {};
+  CompletionFinalizer::Milestone milestone;
+  milestone.reached = [plane = device_plane_.get(), events = std::move(ready_events)]() {
+    for (const auto& event : events) {
+      StatusOr<bool> happened = plane->happened(*event);
+      if (!happened.is_ok() || !happened.value())
+        return happened;
+    }
+    return StatusOr<bool>(true);
+  };
+  milestone.on_reached = [this, entries = std::move(entries), activity] {
+    for (const TensorTableEntry& entry : *entries) {
+      timeline_->end(entry.name, kWaitForData);
+      timeline_->begin(entry.name, activity);
+    }
+  };
+  return milestone;
 }
 
 Status Runtime::take_entries(const Response& response, std::vector<TensorTableEntry>* entries,

@@ -104,6 +104,11 @@ class Runtime {
   // An allreduce, broadcast or allgather on the GPU data plane: queued on the device,
   // completed by the finalizer.
   Status execute_on_device(const Response& response);
+  // For the timeline: ends WAIT_FOR_DATA and starts `activity` on the entries' rows once every
+  // ready event has happened (an empty milestone unless `waits_for_data`).
+  CompletionFinalizer::Milestone inputs_ready(
+      bool waits_for_data, std::vector<std::shared_ptr<const DeviceEvent>> ready_events,
+      std::shared_ptr<std::vector<TensorTableEntry>> entries, const std::string& activity);
   // Makes this rank's plane and finalizer on the first on-device response (collective).
   Status start_device_plane();
   // The MPI context the hierarchical allreduce runs over, or null while it is off or cannot

@@ -141,6 +141,10 @@ TEST(CudaDevicePlane, AllreduceWaitsForTheReadyEventAndZeroedIsZero) {
             cudaSuccess);
   auto ready = CudaReadyEvent::record(0, user);
   ASSERT_TRUE(ready.is_ok()) << ready.status().message();
+  // Not yet (the user's stream is held up for 200 ms), and asking does not wait.
+  const StatusOr<bool> early = plane->happened(*ready.value());
+  ASSERT_TRUE(early.is_ok()) << early.status().message();
+  EXPECT_FALSE(early.value());
   ASSERT_TRUE(plane->wait_for(*ready.value()).is_ok());
   auto buffer = plane->fusion_buffer(static_cast<std::int64_t>(input.size));
   ASSERT_TRUE(buffer.is_ok()) << buffer.status().message();
@@ -157,6 +161,9 @@ TEST(CudaDevicePlane, AllreduceWaitsForTheReadyEventAndZeroedIsZero) {
   auto zeros = plane->zeroed(4096);
   ASSERT_TRUE(zeros.is_ok()) << zeros.status().message();
   finish(*plane);
+  const StatusOr<bool> late = plane->happened(*ready.value());
+  ASSERT_TRUE(late.is_ok()) << late.status().message();
+  EXPECT_TRUE(late.value());
   std::vector<float> got(n), got_later(n);
   ASSERT_EQ(cudaMemcpy(got.data(), output.ptr, output.size, cudaMemcpyDeviceToHost), cudaSuccess);
   ASSERT_EQ(cudaMemcpy(got_later.data(), later.ptr, later.size, cudaMemcpyDeviceToHost),

@@ -7,6 +7,8 @@
 // whose data plane differs is an error on every rank; a joined rank reduces zeros, and makes
 // its plane itself when that response is its first on the GPU.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -485,6 +487,8 @@ TEST(DeviceTimeline, DeviceOpsEndTheirRowsFromTheFinalizerWhileHostOpsRun) {
   const std::string path =
       ::testing::TempDir() + "/hvd_device_timeline_np" + std::to_string(size) + ".json";
   hvd::start_timeline(path);
+  // The trace's times count from a point before this.
+  const auto timeline_origin_at_most = std::chrono::steady_clock::now();
   simulated_device().stream_delay_us = 5000;  // device ops end while the host op runs
   std::vector<DeviceAllreduce> all;
   std::vector<hvd::Handle> handles;
@@ -496,6 +500,21 @@ TEST(DeviceTimeline, DeviceOpsEndTheirRowsFromTheFinalizerWhileHostOpsRun) {
     all.push_back(a);
     handles.push_back(enqueue(a));
   }
+  // Its input is written 100 ms after it is queued: its row shows WAIT_FOR_DATA until then.
+  // (Another dtype, so it never fuses with the two above, whose inputs are ready at once.)
+  hvd_test::SimulatedStream user_stream;
+  user_stream.set_delay(std::chrono::milliseconds(100));
+  DeviceAllreduce waits;
+  waits.name = "dev.tl.waits";
+  waits.input = torch::zeros({8}, torch::kFloat64);
+  waits.output = torch::zeros({8}, torch::kFloat64);
+  auto written_at = std::make_shared<std::atomic<std::chrono::steady_clock::rep>>(0);
+  user_stream.enqueue([input = waits.input, written_at] {
+    input.fill_(2);
+    *written_at = std::chrono::steady_clock::now().time_since_epoch().count();
+  });
+  waits.ready = hvd_test::record_event(user_stream);
+  handles.push_back(enqueue(waits));
   DeviceAllreduce b;
   b.name = "dev.tl.bcast";
   b.input = torch::full({4}, hvd::rank(), torch::kInt32);
@@ -509,6 +528,13 @@ TEST(DeviceTimeline, DeviceOpsEndTheirRowsFromTheFinalizerWhileHostOpsRun) {
   EXPECT_TRUE(torch::equal(host, torch::full({3}, static_cast<float>(size))));
   EXPECT_TRUE(torch::equal(all[0].output, torch::full({8}, static_cast<float>(size))));
   EXPECT_TRUE(torch::equal(b.output, torch::zeros({4}, torch::kInt32)));
+  EXPECT_TRUE(torch::equal(waits.output, torch::full({8}, 2.0 * size, torch::kFloat64)));
+  // The input was written this long after the trace's origin, at least.
+  const double written_us =
+      std::chrono::duration<double, std::micro>(
+          std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(*written_at)) -
+          timeline_origin_at_most)
+          .count();
   if (hvd::rank() != 0)
     return;  // only rank 0 records
   std::ifstream in(path);
@@ -524,6 +550,19 @@ TEST(DeviceTimeline, DeviceOpsEndTheirRowsFromTheFinalizerWhileHostOpsRun) {
                                   "B:SIMULATED_ALLREDUCE", "E:SIMULATED_ALLREDUCE", "E:ALLREDUCE"}))
         << a.name;
   }
+  EXPECT_EQ(
+      row_events(trace, waits.name),
+      (std::vector<std::string>{"B:NEGOTIATE_ALLREDUCE", "E:NEGOTIATE_ALLREDUCE", "B:ALLREDUCE",
+                                "B:WAIT_FOR_DATA", "E:WAIT_FOR_DATA", "B:SIMULATED_ALLREDUCE",
+                                "E:SIMULATED_ALLREDUCE", "E:ALLREDUCE"}));
+  // It ends once the input was written (seen by the finalizer), not when the op was queued.
+  double wait_ended_us = -1;
+  for (const hvd::test::Json& e : trace.array) {
+    if (e.at("ph").string == "E" && e.at("name").string == "WAIT_FOR_DATA")
+      wait_ended_us = e.at("ts").number;
+  }
+  EXPECT_GE(wait_ended_us + 1, written_us)  // (the trace rounds down to whole us)
+      << "WAIT_FOR_DATA ended before the input was written";
   EXPECT_EQ(
       row_events(trace, b.name),
       (std::vector<std::string>{"B:NEGOTIATE_BROADCAST", "E:NEGOTIATE_BROADCAST", "B:BROADCAST",

@@ -108,6 +108,13 @@ class SimulatedPlane : public hvd::DevicePlane {
   int device() const override { return device_; }
   const char* activity_prefix() const override { return "SIMULATED"; }
 
+  hvd::StatusOr<bool> happened(const hvd::DeviceEvent& event) const override {
+    const auto* simulated = dynamic_cast<const SimulatedEvent*>(&event);
+    if (simulated == nullptr)
+      return hvd::Status::error("simulated device: a ready event of another kind");
+    return simulated->happened();
+  }
+
   hvd::Status wait_for(const hvd::DeviceEvent& ready) override {
     const auto* event = dynamic_cast<const SimulatedEvent*>(&ready);
     if (event == nullptr)

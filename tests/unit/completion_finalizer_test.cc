@@ -1,5 +1,6 @@
 #include "horovod_cpp/completion_finalizer.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -130,6 +131,75 @@ TEST(CompletionFinalizerTest, StopLetsPendingWorkFinishThenFailsTheRestAndLaterA
   finalizer->stop(Status::error("second reason is ignored"));
   finalizer.reset();  // the destructor's stop is a no-op now
   EXPECT_EQ(outcomes.snapshot().size(), 3u);
+}
+
+// A milestone (the inputs ready) records "name:reached" in the same list as the callbacks.
+CompletionFinalizer::Milestone milestone(FakeWork* inputs, Outcomes* outcomes,
+                                         const std::string& name) {
+  return {inputs->poll(), [outcomes, name] {
+            std::lock_guard<std::mutex> lock(outcomes->mu);
+            outcomes->seen.push_back(name + ":reached");
+          }};
+}
+
+TEST(CompletionFinalizerTest, MilestonesOfLaterPiecesAreSeenWhileTheFirstStillRuns) {
+  CompletionFinalizer finalizer(milliseconds(10'000), microseconds(50));
+  FakeWork first, second, second_inputs, third, third_inputs;
+  Outcomes outcomes;
+  finalizer.add(first.poll(), outcomes.record("first"));
+  finalizer.add(second.poll(), outcomes.record("second"),
+                milestone(&second_inputs, &outcomes, "second"));
+  finalizer.add(third.poll(), outcomes.record("third"),
+                milestone(&third_inputs, &outcomes, "third"));
+  third_inputs.finished = true;  // out of order, and while "first" is still pending
+  ASSERT_TRUE(eventually([&] { return outcomes.snapshot().size() == 1; }));
+  second_inputs.finished = true;
+  ASSERT_TRUE(eventually([&] { return outcomes.snapshot().size() == 2; }));
+  EXPECT_EQ(outcomes.snapshot(), (std::vector<std::string>{"third:reached", "second:reached"}));
+  first.finished = second.finished = third.finished = true;
+  ASSERT_TRUE(eventually([&] { return finalizer.pending() == 0; }));
+  EXPECT_EQ(outcomes.snapshot(), (std::vector<std::string>{"third:reached", "second:reached",
+                                                           "first:ok", "second:ok", "third:ok"}));
+}
+
+TEST(CompletionFinalizerTest, AMilestoneNeverSeenRunsJustBeforeItsPieceEndsOrFails) {
+  CompletionFinalizer finalizer(milliseconds(300), microseconds(50));
+  FakeWork done_at_once, inputs_never, failing, failing_inputs, stuck, stuck_inputs, erring_inputs,
+      last;
+  erring_inputs.failed = true;  // an error counts as reached: the piece's poll reports it
+  Outcomes outcomes;
+  done_at_once.finished = true;
+  finalizer.add(done_at_once.poll(), outcomes.record("done"),
+                milestone(&inputs_never, &outcomes, "done"));
+  failing.failed = true;
+  finalizer.add(failing.poll(), outcomes.record("failing"),
+                milestone(&failing_inputs, &outcomes, "failing"));
+  finalizer.add(last.poll(), outcomes.record("erring"),
+                milestone(&erring_inputs, &outcomes, "erring"));
+  ASSERT_TRUE(eventually([&] { return outcomes.snapshot().size() >= 5; }));
+  // (The erring milestone may be seen before "done" ends: it is polled on every pending piece.)
+  std::vector<std::string> seen = outcomes.snapshot();
+  seen.erase(std::remove(seen.begin(), seen.end(), "erring:reached"), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"done:reached", "done:ok", "failing:reached",
+                                            "failing:NCCL said no"}));
+  EXPECT_EQ(outcomes.snapshot().size(), 5u);
+  last.finished = true;
+  ASSERT_TRUE(eventually([&] { return outcomes.snapshot().back() == "erring:ok"; }));
+  // Past the limit: the stuck piece and everything behind it fail, milestones first.
+  finalizer.add(stuck.poll(), outcomes.record("stuck"),
+                milestone(&stuck_inputs, &outcomes, "stuck"));
+  ASSERT_TRUE(eventually([&] { return outcomes.snapshot().size() == 8; }));
+  EXPECT_EQ(outcomes.snapshot()[6], "stuck:reached");
+  EXPECT_EQ(outcomes.snapshot()[7].rfind("stuck:device work did not complete", 0), 0u)
+      << outcomes.snapshot()[7];
+  // After stop(): refused at once, the milestone first, on the caller's thread.
+  finalizer.stop(Status::error("bye"));
+  FakeWork after, after_inputs;
+  finalizer.add(after.poll(), outcomes.record("after"),
+                milestone(&after_inputs, &outcomes, "after"));
+  const std::vector<std::string> all = outcomes.snapshot();
+  const std::vector<std::string> tail(all.end() - 2, all.end());
+  EXPECT_EQ(tail, (std::vector<std::string>{"after:reached", "after:bye"}));
 }
 
 TEST(CompletionFinalizerTest, ManyProducersLoseNothing) {
