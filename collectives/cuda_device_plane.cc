@@ -184,6 +184,17 @@ Status CudaDevicePlane::scaled_copy(const void* src, void* dst, std::int64_t cou
   return Status::ok();
 }
 
+Status CudaDevicePlane::scaled_copies(const std::vector<DeviceCopy>& copies, DataType dtype,
+                                      double factor) {
+  std::vector<ScaledCopyRange> ranges(copies.size());
+  for (std::size_t i = 0; i < copies.size(); ++i)
+    ranges[i] = ScaledCopyRange{copies[i].src, copies[i].dst, copies[i].count};
+  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(launch_scaled_copies(
+      ranges.data(), static_cast<std::int64_t>(ranges.size()), dtype, factor, stream_));
+  return Status::ok();
+}
+
 Status CudaDevicePlane::allreduce(const void* send, void* recv, std::int64_t count, DataType dtype,
                                   ReduceOp op) {
   MutexLock lock(&nccl_->mu);

@@ -54,6 +54,8 @@ class CudaDevicePlane : public DevicePlane {
   StatusOr<std::shared_ptr<void>> zeroed(std::int64_t bytes) override;
   Status scaled_copy(const void* src, void* dst, std::int64_t count, DataType dtype,
                      double factor) override;
+  Status scaled_copies(const std::vector<DeviceCopy>& copies, DataType dtype,
+                       double factor) override;
   Status allreduce(const void* send, void* recv, std::int64_t count, DataType dtype,
                    ReduceOp op) override;
   Status broadcast(void* buffer, std::int64_t count, DataType dtype, int root) override;

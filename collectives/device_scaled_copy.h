@@ -15,4 +15,19 @@ namespace hvd {
 cudaError_t launch_scaled_copy(const void* src, void* dst, std::int64_t count, DataType dtype,
                                double factor, cudaStream_t stream);
 
+// launch_scaled_copy for each of `copies` (all `dtype`, one factor), but with one kernel for
+// up to kScaledCopyBatch small ones: packing many small tensors into the fusion buffer costs
+// one launch instead of one each. Copies of kLargeScaledCopyBytes or more get their own launch
+// (or cudaMemcpyAsync), with the whole grid. A copy's src may equal its dst; copies must not
+// otherwise overlap.
+struct ScaledCopyRange {
+  const void* src = nullptr;
+  void* dst = nullptr;
+  std::int64_t count = 0;
+};
+constexpr int kScaledCopyBatch = 64;
+constexpr std::int64_t kLargeScaledCopyBytes = 1 << 20;
+cudaError_t launch_scaled_copies(const ScaledCopyRange* copies, std::int64_t n, DataType dtype,
+                                 double factor, cudaStream_t stream);
+
 }  // namespace hvd

@@ -78,12 +78,7 @@ Status DeviceAllreduceExecutor::enqueue_hierarchical(const Response& response,
   HVD_ASSIGN_OR_RETURN(void* buffer_memory, plane_->fusion_buffer(padded_bytes + shard_bytes));
   char* const packed = static_cast<char*>(buffer_memory);
   char* const shard = packed + padded_bytes;
-  std::int64_t offset = 0;
-  for (const TensorTableEntry& entry : entries) {
-    HVD_RETURN_IF_ERROR(plane_->scaled_copy(entry.input, packed + offset, entry.num_elements(),
-                                            response.dtype, response.prescale));
-    offset += entry.byte_size();
-  }
+  HVD_RETURN_IF_ERROR(pack(entries, packed, response.dtype, response.prescale));
   const bool average = response.reduce_op == ReduceOp::Average;
   const ReduceOp op = average ? ReduceOp::Sum : response.reduce_op;
   const std::string what = entries.size() == 1
@@ -106,13 +101,32 @@ Status DeviceAllreduceExecutor::enqueue_hierarchical(const Response& response,
   if (entries.size() > 1)
     RuntimeCounters::add(counters_->fused_allreduce_calls, 1);
   const double postscale = response.postscale * (average ? 1.0 / topology.size : 1.0);
-  offset = 0;
+  return unpack(packed, entries, response.dtype, postscale);
+}
+
+Status DeviceAllreduceExecutor::pack(const std::vector<TensorTableEntry>& entries, char* buffer,
+                                     DataType dtype, double prescale) {
+  std::vector<DeviceCopy> copies;
+  copies.reserve(entries.size());
+  std::int64_t offset = 0;
   for (const TensorTableEntry& entry : entries) {
-    HVD_RETURN_IF_ERROR(plane_->scaled_copy(packed + offset, entry.output, entry.num_elements(),
-                                            response.dtype, postscale));
+    copies.push_back(DeviceCopy{entry.input, buffer + offset, entry.num_elements()});
     offset += entry.byte_size();
   }
-  return Status::ok();
+  return plane_->scaled_copies(copies, dtype, prescale);
+}
+
+Status DeviceAllreduceExecutor::unpack(const char* buffer,
+                                       const std::vector<TensorTableEntry>& entries, DataType dtype,
+                                       double postscale) {
+  std::vector<DeviceCopy> copies;
+  copies.reserve(entries.size());
+  std::int64_t offset = 0;
+  for (const TensorTableEntry& entry : entries) {
+    copies.push_back(DeviceCopy{buffer + offset, entry.output, entry.num_elements()});
+    offset += entry.byte_size();
+  }
+  return plane_->scaled_copies(copies, dtype, postscale);
 }
 
 Status DeviceAllreduceExecutor::reduce(const void* input, void* output, std::int64_t count,
@@ -147,23 +161,12 @@ Status DeviceAllreduceExecutor::enqueue_fused(const Response& response,
     bytes += entry.byte_size();
   HVD_ASSIGN_OR_RETURN(void* buffer_memory, plane_->fusion_buffer(bytes));
   char* const buffer = static_cast<char*>(buffer_memory);
-  std::int64_t offset = 0;
-  for (const TensorTableEntry& entry : entries) {
-    HVD_RETURN_IF_ERROR(plane_->scaled_copy(entry.input, buffer + offset, entry.num_elements(),
-                                            response.dtype, response.prescale));
-    offset += entry.byte_size();
-  }
+  HVD_RETURN_IF_ERROR(pack(entries, buffer, response.dtype, response.prescale));
   HVD_RETURN_IF_ERROR(reduce(buffer, buffer, bytes / element_size_bytes(response.dtype), response)
                           .with_context("fused allreduce of " + std::to_string(entries.size()) +
                                         " tensors starting with '" + entries.front().name + "'"));
   RuntimeCounters::add(counters_->fused_allreduce_calls, 1);
-  offset = 0;
-  for (const TensorTableEntry& entry : entries) {
-    HVD_RETURN_IF_ERROR(plane_->scaled_copy(buffer + offset, entry.output, entry.num_elements(),
-                                            response.dtype, response.postscale));
-    offset += entry.byte_size();
-  }
-  return Status::ok();
+  return unpack(buffer, entries, response.dtype, response.postscale);
 }
 
 }  // namespace hvd

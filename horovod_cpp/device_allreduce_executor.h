@@ -2,8 +2,9 @@
 // stream (wait for each input's ready event, then the reduction) and returns without waiting
 // for the device; the runtime hands the plane's completion() to the finalizer, whose callback
 // completes the entries. A single tensor is reduced from its input into its output; several
-// are packed into the plane's fusion buffer (prescale on the way in), reduced with one call,
-// and unpacked (postscale on the way out). The plane divides for Average.
+// are packed into the plane's fusion buffer (prescale on the way in; one batch of copies, which
+// the CUDA plane runs as one kernel for the small ones), reduced with one call, and unpacked
+// (postscale on the way out). The plane divides for Average.
 //
 // Hierarchical (HOROVOD_HIERARCHICAL_ALLREDUCE, with several hosts that all run as many
 // ranks): the tensors are packed into the fusion buffer (one tensor too) and padded to equal
@@ -49,6 +50,12 @@ class DeviceAllreduceExecutor {
   Status enqueue_hierarchical(const Response& response,
                               const std::vector<TensorTableEntry>& entries);
   Status reduce(const void* input, void* output, std::int64_t count, const Response& response);
+  // The entries' inputs into `buffer`, back to back, times `prescale`; one batch of copies.
+  Status pack(const std::vector<TensorTableEntry>& entries, char* buffer, DataType dtype,
+              double prescale);
+  // The reverse, into the entries' outputs, times `postscale`.
+  Status unpack(const char* buffer, const std::vector<TensorTableEntry>& entries, DataType dtype,
+                double postscale);
   Status wait_for_device();
 
   DevicePlane* const plane_;

@@ -32,6 +32,13 @@ class DeviceEvent {
   virtual ~DeviceEvent() = default;
 };
 
+// One of a batch of copies (DevicePlane::scaled_copies): `count` elements from src to dst.
+struct DeviceCopy {
+  const void* src = nullptr;
+  void* dst = nullptr;
+  std::int64_t count = 0;
+};
+
 class DevicePlane {
  public:
   virtual ~DevicePlane() = default;
@@ -57,6 +64,11 @@ class DevicePlane {
   // dst[i] = src[i] * factor for `count` elements (factor 1: a plain copy; src may be dst).
   virtual Status scaled_copy(const void* src, void* dst, std::int64_t count, DataType dtype,
                              double factor) = 0;
+  // scaled_copy for each of `copies`, which must not overlap (but for a src equal to its dst),
+  // in any order: packing and unpacking the fusion buffer, where a kernel each would cost
+  // more than many small copies.
+  virtual Status scaled_copies(const std::vector<DeviceCopy>& copies, DataType dtype,
+                               double factor) = 0;
   // Over every rank's plane. Average is the sum divided by the rank count (integers
   // truncated toward zero, as on the host path; floats may round differently from the host,
   // e.g. NCCL scales each contribution before it sums).

@@ -117,6 +117,53 @@ TEST(CudaDevicePlane, ScaledCopyMatchesTheHostBitForBit) {
   }
 }
 
+TEST(CudaDevicePlane, BatchedScaledCopiesMatchTheHostBitForBit) {
+  // More copies than one batch holds, empty ones, ones past the size that gets its own launch,
+  // and one in place; each lands in its own slice of one destination.
+  auto plane = make_plane();
+  ASSERT_NE(plane, nullptr);
+  std::vector<size_t> counts;
+  for (size_t i = 0; i < 150; ++i)
+    counts.push_back(i % 10 == 0 ? 0 : 1 + (i * 7919) % 5000);
+  counts.push_back(300001);  // over 1 MiB for 4- and 8-byte types
+  size_t total = 0;
+  for (size_t n : counts)
+    total += n;
+  for (DataType dtype :
+       {DataType::UInt8, DataType::Int8, DataType::Int32, DataType::Int64, DataType::Float16,
+        DataType::BFloat16, DataType::Float32, DataType::Float64}) {
+    const size_t width = static_cast<size_t>(element_size_bytes(dtype));
+    for (double factor : {1.0, 0.5, -1.75, 1e12}) {
+      const std::vector<unsigned char> in = host_values(dtype, total);
+      std::vector<unsigned char> want(in.size());
+      scaled_copy(in.data(), want.data(), static_cast<std::int64_t>(total), dtype, factor);
+      DeviceBytes src(in.size()), dst(in.size());
+      ASSERT_EQ(cudaMemcpy(src.ptr, in.data(), in.size(), cudaMemcpyHostToDevice), cudaSuccess);
+      ASSERT_EQ(cudaMemset(dst.ptr, 0, dst.size), cudaSuccess);
+      // The last copy is in place, in `dst`: its source is what `src` holds there.
+      const size_t last_offset = (total - counts.back()) * width;
+      ASSERT_EQ(cudaMemcpy(static_cast<char*>(dst.ptr) + last_offset, in.data() + last_offset,
+                           counts.back() * width, cudaMemcpyHostToDevice),
+                cudaSuccess);
+      std::vector<DeviceCopy> copies;
+      size_t offset = 0;
+      for (size_t c = 0; c < counts.size(); ++c) {
+        const bool in_place = c + 1 == counts.size();
+        char* target = static_cast<char*>(dst.ptr) + offset * width;
+        copies.push_back(
+            DeviceCopy{in_place ? target : static_cast<const char*>(src.ptr) + offset * width,
+                       target, static_cast<std::int64_t>(counts[c])});
+        offset += counts[c];
+      }
+      ASSERT_TRUE(plane->scaled_copies(copies, dtype, factor).is_ok());
+      finish(*plane);
+      std::vector<unsigned char> got(in.size());
+      ASSERT_EQ(cudaMemcpy(got.data(), dst.ptr, got.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+      EXPECT_EQ(got, want) << data_type_name(dtype) << " x " << factor;
+    }
+  }
+}
+
 // Holds up the stream it is queued on for 200 ms.
 void CUDART_CB hold_up(void*) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));

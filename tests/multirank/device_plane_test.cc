@@ -198,6 +198,50 @@ TEST(DeviceAllreduce, PrescaleAndPostscaleApplyFusedAndAlone) {
   }
 }
 
+TEST(DeviceAllreduce, AFusedResponseIsPackedAndUnpackedInOneBatchOfCopiesEach) {
+  // Per tensor, a fused response would cost a copy (a kernel, on a GPU) each way; the plane
+  // gets one batch each way instead. (The hierarchical path packs lone tensors too.)
+  const int size = hvd::size();
+  const bool hierarchical = hvd::stats().hierarchical_allreduce && hvd::cross_size() > 1;
+  const auto batched_before = simulated_device().batched_copy_calls.load();
+  const auto single_before = simulated_device().scaled_copy_calls.load();
+  const auto local_before = simulated_device().local_reducescatter_calls.load();
+  const auto fused_before = hvd::stats().fused_allreduce_calls;
+  std::vector<DeviceAllreduce> all;
+  std::vector<hvd::Handle> handles;
+  for (int i = 0; i < 24; ++i) {
+    DeviceAllreduce a;
+    a.name = "dev.batched." + std::to_string(i);
+    a.input = hvd_test::contribution(hvd::rank(), {1 + 37 * i}, torch::kFloat32);
+    a.output = torch::full_like(a.input, 7.0f);
+    a.prescale = 0.5;
+    a.postscale = 4.0;
+    all.push_back(a);
+    handles.push_back(enqueue(a));
+  }
+  for (hvd::Handle h : handles)
+    wait(h);
+  for (const DeviceAllreduce& a : all) {
+    EXPECT_TRUE(
+        matches(a.output, expected(ReduceOp::Sum, size, a.input.sizes(), torch::kFloat32) * 2.0))
+        << a.name;
+  }
+  const auto batched = simulated_device().batched_copy_calls.load() - batched_before;
+  const auto single = simulated_device().scaled_copy_calls.load() - single_before;
+  if (hierarchical) {
+    // Every response is packed: a batch each way per hierarchical allreduce, no lone copies.
+    EXPECT_EQ(batched, 2 * (simulated_device().local_reducescatter_calls.load() - local_before));
+    EXPECT_EQ(single, 0);
+  } else {
+    const auto fused = hvd::stats().fused_allreduce_calls - fused_before;
+    ASSERT_GE(fused, 1) << "nothing fused: the test shows nothing";
+    EXPECT_EQ(batched, 2 * fused);
+    // A response of one tensor scales in place: a copy in, one out, unbatched.
+    EXPECT_EQ(single % 2, 0);
+    EXPECT_LT(single, 2 * static_cast<std::int64_t>(all.size()));
+  }
+}
+
 TEST(DeviceAllreduce, TheStreamWaitsForTheInputsReadyEvent) {
   // The user's stream writes the inputs 200 ms after the ops are queued; an allreduce that
   // did not wait for the event would reduce the -1s there now. a and b fuse; c (another

@@ -151,7 +151,18 @@ class SimulatedPlane : public hvd::DevicePlane {
 
   hvd::Status scaled_copy(const void* src, void* dst, std::int64_t count, hvd::DataType dtype,
                           double factor) override {
+    ++simulated_device().scaled_copy_calls;
     enqueue([=] { hvd::scaled_copy(src, dst, count, dtype, factor); });
+    return hvd::Status::ok();
+  }
+
+  hvd::Status scaled_copies(const std::vector<hvd::DeviceCopy>& copies, hvd::DataType dtype,
+                            double factor) override {
+    ++simulated_device().batched_copy_calls;
+    enqueue([=] {
+      for (const hvd::DeviceCopy& copy : copies)
+        hvd::scaled_copy(copy.src, copy.dst, copy.count, dtype, factor);
+    });
     return hvd::Status::ok();
   }
 

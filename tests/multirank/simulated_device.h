@@ -66,6 +66,8 @@ struct SimulatedDeviceControl {
   std::atomic<std::int64_t> reducescatter_calls{0};
   std::atomic<std::int64_t> alltoall_calls{0};
   std::atomic<std::int64_t> local_reducescatter_calls{0};  // hierarchical allreduces
+  std::atomic<std::int64_t> scaled_copy_calls{0};
+  std::atomic<std::int64_t> batched_copy_calls{0};  // scaled_copies(), one per batch
 };
 SimulatedDeviceControl& simulated_device();
 
