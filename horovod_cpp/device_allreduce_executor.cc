@@ -1,5 +1,6 @@
 #include "horovod_cpp/device_allreduce_executor.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "collectives/mpi_allreduce.h"
@@ -75,7 +76,7 @@ Status DeviceAllreduceExecutor::enqueue_hierarchical(const Response& response,
   const std::int64_t padded_bytes = shard_bytes * local_size;
   // The shard is reduced out of place, behind the padded pack: MPI's reduce-scatter (the
   // simulated device) may not alias, and the allgather reads it while it writes the rest.
-  HVD_ASSIGN_OR_RETURN(void* buffer_memory, plane_->fusion_buffer(padded_bytes + shard_bytes));
+  HVD_ASSIGN_OR_RETURN(void* buffer_memory, fusion_buffer(padded_bytes + shard_bytes));
   char* const packed = static_cast<char*>(buffer_memory);
   char* const shard = packed + padded_bytes;
   HVD_RETURN_IF_ERROR(pack(entries, packed, response.dtype, response.prescale));
@@ -102,6 +103,14 @@ Status DeviceAllreduceExecutor::enqueue_hierarchical(const Response& response,
     RuntimeCounters::add(counters_->fused_allreduce_calls, 1);
   const double postscale = response.postscale * (average ? 1.0 / topology.size : 1.0);
   return unpack(packed, entries, response.dtype, postscale);
+}
+
+StatusOr<void*> DeviceAllreduceExecutor::fusion_buffer(std::int64_t bytes) {
+  // At least the fusion threshold: the buffer grows once, not with each larger group (a
+  // reallocation on the device), and again only if autotuning raises the threshold or one
+  // hierarchical allreduce needs more.
+  const std::int64_t threshold = counters_->fusion_threshold_bytes.load(std::memory_order_relaxed);
+  return plane_->fusion_buffer(std::max(bytes, threshold));
 }
 
 Status DeviceAllreduceExecutor::pack(const std::vector<TensorTableEntry>& entries, char* buffer,
@@ -159,7 +168,7 @@ Status DeviceAllreduceExecutor::enqueue_fused(const Response& response,
   std::int64_t bytes = 0;
   for (const TensorTableEntry& entry : entries)
     bytes += entry.byte_size();
-  HVD_ASSIGN_OR_RETURN(void* buffer_memory, plane_->fusion_buffer(bytes));
+  HVD_ASSIGN_OR_RETURN(void* buffer_memory, fusion_buffer(bytes));
   char* const buffer = static_cast<char*>(buffer_memory);
   HVD_RETURN_IF_ERROR(pack(entries, buffer, response.dtype, response.prescale));
   HVD_RETURN_IF_ERROR(reduce(buffer, buffer, bytes / element_size_bytes(response.dtype), response)

@@ -50,6 +50,7 @@ class DeviceAllreduceExecutor {
   Status enqueue_hierarchical(const Response& response,
                               const std::vector<TensorTableEntry>& entries);
   Status reduce(const void* input, void* output, std::int64_t count, const Response& response);
+  StatusOr<void*> fusion_buffer(std::int64_t bytes);
   // The entries' inputs into `buffer`, back to back, times `prescale`; one batch of copies.
   Status pack(const std::vector<TensorTableEntry>& entries, char* buffer, DataType dtype,
               double prescale);

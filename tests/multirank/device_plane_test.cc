@@ -226,6 +226,26 @@ TEST(DeviceAllreduce, AFusedResponseIsPackedAndUnpackedInOneBatchOfCopiesEach) {
         matches(a.output, expected(ReduceOp::Sum, size, a.input.sizes(), torch::kFloat32) * 2.0))
         << a.name;
   }
+  // The fusion buffer has the threshold's size at least, from its first use on: larger groups
+  // (up to the threshold) find it big enough.
+  EXPECT_GE(simulated_device().fusion_buffer_bytes.load(), hvd::stats().fusion_threshold_bytes);
+  const auto growths = simulated_device().fusion_buffer_growths.load();
+  std::vector<DeviceAllreduce> larger = all;
+  handles.clear();
+  for (DeviceAllreduce& a : larger) {
+    a.name += ".larger";
+    a.input = hvd_test::contribution(hvd::rank(), {3 * a.input.size(0)}, torch::kFloat32);
+    a.output = torch::full_like(a.input, 7.0f);
+    handles.push_back(enqueue(a));
+  }
+  for (hvd::Handle h : handles)
+    wait(h);
+  for (const DeviceAllreduce& a : larger) {
+    EXPECT_TRUE(
+        matches(a.output, expected(ReduceOp::Sum, size, a.input.sizes(), torch::kFloat32) * 2.0))
+        << a.name;
+  }
+  EXPECT_EQ(simulated_device().fusion_buffer_growths.load(), growths);
   const auto batched = simulated_device().batched_copy_calls.load() - batched_before;
   const auto single = simulated_device().scaled_copy_calls.load() - single_before;
   if (hierarchical) {
@@ -238,7 +258,7 @@ TEST(DeviceAllreduce, AFusedResponseIsPackedAndUnpackedInOneBatchOfCopiesEach) {
     EXPECT_EQ(batched, 2 * fused);
     // A response of one tensor scales in place: a copy in, one out, unbatched.
     EXPECT_EQ(single % 2, 0);
-    EXPECT_LT(single, 2 * static_cast<std::int64_t>(all.size()));
+    EXPECT_LT(single, 2 * static_cast<std::int64_t>(all.size() + larger.size()));
   }
 }
 

@@ -135,6 +135,8 @@ class SimulatedPlane : public hvd::DevicePlane {
 
   hvd::StatusOr<void*> fusion_buffer(std::int64_t bytes) override {
     if (static_cast<std::int64_t>(fusion_buffer_.size()) < bytes) {
+      ++simulated_device().fusion_buffer_growths;
+      simulated_device().fusion_buffer_bytes = bytes;
       stream_.drain();  // as cudaFree waits for the device
       fusion_buffer_.assign(static_cast<size_t>(bytes), '\xff');
     }

@@ -68,6 +68,8 @@ struct SimulatedDeviceControl {
   std::atomic<std::int64_t> local_reducescatter_calls{0};  // hierarchical allreduces
   std::atomic<std::int64_t> scaled_copy_calls{0};
   std::atomic<std::int64_t> batched_copy_calls{0};  // scaled_copies(), one per batch
+  std::atomic<std::int64_t> fusion_buffer_growths{0};
+  std::atomic<std::int64_t> fusion_buffer_bytes{0};  // its size now
 };
 SimulatedDeviceControl& simulated_device();
 
