@@ -56,7 +56,8 @@ struct Stats {
   std::int64_t fusion_threshold_bytes = 0;  // now: in effect (autotuning may change it)
   std::int64_t cycle_time_us = 0;           // now: in effect (autotuning may change it)
   bool cache_enabled = false;  // now: the response cache is in use (autotuning may switch it)
-  // now: HOROVOD_HIERARCHICAL_ALLREDUCE in effect (autotuning may switch it where it can run)
+  // now: HOROVOD_HIERARCHICAL_ALLREDUCE's value (autotuning may switch it where it can run);
+  // GPU allreduces take that path only with several hosts of as many ranks each
   bool hierarchical_allreduce = false;
   bool autotune_done = false;  // autotuning chose its final values
 };

@@ -104,7 +104,8 @@ ControllerOptions controller_options(const Settings& settings, const Topology& t
   options.autotune_options.warmup_samples = settings.autotune_warmup_samples;
   options.autotune_options.steps_per_sample = settings.autotune_steps_per_sample;
   options.autotune_options.log_path = settings.autotune_log_path;
-  options.autotune_options.tune_hierarchical = hierarchy_possible(topology);
+  options.autotune_options.tune_hierarchical =
+      settings.gpu_operations_nccl && hierarchy_possible(topology);
   options.cycle_time_us = settings.cycle_time.count();
   options.hierarchical_allreduce = settings.hierarchical_allreduce;
   return options;
