@@ -27,7 +27,7 @@ StatusOr<std::shared_ptr<const CudaReadyEvent>> CudaReadyEvent::record(int devic
   cudaError_t rc = cudaEventCreateWithFlags(&event, cudaEventDisableTiming);
   std::shared_ptr<const CudaReadyEvent> ready;
   if (rc == cudaSuccess) {
-    ready.reset(new CudaReadyEvent(event));
+    ready.reset(new CudaReadyEvent(device, event));
     rc = cudaEventRecord(event, stream);
   }
   const cudaError_t restored = cudaSetDevice(current);
@@ -59,6 +59,15 @@ Status rerecord_cuda_ready_event(const DeviceEvent& ready, int device, cudaStrea
 
 CudaReadyEvent::~CudaReadyEvent() {
   cudaEventDestroy(event_);
+}
+
+StatusOr<bool> CudaReadyEvent::happened() const {
+  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  const cudaError_t queried = cudaEventQuery(event_);
+  if (queried == cudaErrorNotReady)
+    return false;
+  HVD_RETURN_IF_CUDA_ERROR(queried);
+  return true;
 }
 
 StatusOr<std::unique_ptr<DevicePlane>> CudaDevicePlane::create(int device, const MpiContext& mpi) {
@@ -129,19 +138,6 @@ Status CudaDevicePlane::wait_for(const DeviceEvent& ready) {
   HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
   HVD_RETURN_IF_CUDA_ERROR(cudaStreamWaitEvent(stream_, event->event(), 0));
   return Status::ok();
-}
-
-StatusOr<bool> CudaDevicePlane::happened(const DeviceEvent& event) const {
-  const auto* cuda_event = dynamic_cast<const CudaReadyEvent*>(&event);
-  if (cuda_event == nullptr)
-    return Status::error("internal: a ready event that is not a CUDA event");
-  // No cudaSetDevice: this may run on the finalizer thread, and an event query works from any
-  // device.
-  const cudaError_t queried = cudaEventQuery(cuda_event->event());
-  if (queried == cudaErrorNotReady)
-    return false;
-  HVD_RETURN_IF_CUDA_ERROR(queried);
-  return true;
 }
 
 StatusOr<void*> CudaDevicePlane::fusion_buffer(std::int64_t bytes) {
@@ -304,7 +300,9 @@ CompletionFinalizer::Poll CudaDevicePlane::completion() {
     return [failed]() -> StatusOr<bool> { return failed; };
   }
   std::shared_ptr<CUevent_st> done(event, [](cudaEvent_t e) { cudaEventDestroy(e); });
-  return [done, nccl = nccl_]() -> StatusOr<bool> {
+  // The finalizer thread polls: on this plane's device (see CudaReadyEvent::happened).
+  return [done, nccl = nccl_, device = device_]() -> StatusOr<bool> {
+    HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
     const cudaError_t state = cudaEventQuery(done.get());
     if (state == cudaSuccess)
       return true;

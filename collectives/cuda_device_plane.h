@@ -33,9 +33,14 @@ class CudaReadyEvent : public DeviceEvent {
   CudaReadyEvent& operator=(const CudaReadyEvent&) = delete;
 
   cudaEvent_t event() const { return event_; }
+  // Selects the event's device on the calling thread first: a runtime thread's first CUDA call
+  // would otherwise make a context on GPU 0, which on a node of several GPUs costs every rank
+  // memory on a GPU that is not its own.
+  StatusOr<bool> happened() const override;
 
  private:
-  explicit CudaReadyEvent(cudaEvent_t event) : event_(event) {}
+  CudaReadyEvent(int device, cudaEvent_t event) : device_(device), event_(event) {}
+  int device_;
   cudaEvent_t event_;
 };
 
@@ -49,7 +54,6 @@ class CudaDevicePlane : public DevicePlane {
   int device() const override { return device_; }
   const char* activity_prefix() const override { return "NCCL"; }
   Status wait_for(const DeviceEvent& ready) override;
-  StatusOr<bool> happened(const DeviceEvent& event) const override;
   StatusOr<void*> fusion_buffer(std::int64_t bytes) override;
   StatusOr<std::shared_ptr<void>> zeroed(std::int64_t bytes) override;
   Status scaled_copy(const void* src, void* dst, std::int64_t count, DataType dtype,

@@ -5,10 +5,10 @@
 // device (tests/multirank/simulated_device.h). The CUDA + NCCL plane is
 // collectives/cuda_device_plane.h, registered where LibTorch has CUDA.
 //
-// Thread: the background thread makes every call, in response order on every rank, except
-// happened(), which the finalizer thread makes too; a Poll from completion() runs on the
-// finalizer thread (or on the background thread, which waits for the device in the
-// hierarchical allreduce). A plane lives until the runtime has stopped its finalizer.
+// Thread: the background thread makes every call, in response order on every rank; a Poll from
+// completion() runs on the finalizer thread (or on the background thread, which waits for the
+// device in the hierarchical allreduce). A plane lives until the runtime has stopped its
+// finalizer. DeviceEvent::happened() may come from either thread.
 #pragma once
 
 #include <cstdint>
@@ -26,10 +26,15 @@
 namespace hvd {
 
 // The point on a user's stream after which an op's input holds its data (for CUDA: an event
-// recorded on the caller's current stream when the op was queued).
+// recorded on the caller's current stream when the op was queued, after the copy into host
+// memory for an op staged there).
 class DeviceEvent {
  public:
   virtual ~DeviceEvent() = default;
+  // Whether the point has been reached, without waiting. From the runtime's threads only (the
+  // background thread before a host op reads a staged input; the finalizer for the timeline's
+  // WAIT_FOR_DATA), never a user's: it may select the event's device on the calling thread.
+  virtual StatusOr<bool> happened() const = 0;
 };
 
 // One of a batch of copies (DevicePlane::scaled_copies): `count` elements from src to dst.
@@ -52,9 +57,6 @@ class DevicePlane {
   //
   // The stream waits until `ready` has happened (no host thread waits).
   virtual Status wait_for(const DeviceEvent& ready) = 0;
-  // Whether `event` has happened, without waiting. The one call that may also come from the
-  // finalizer thread (the timeline's WAIT_FOR_DATA), on an event of an op still pending.
-  virtual StatusOr<bool> happened(const DeviceEvent& event) const = 0;
   // At least `bytes` of device memory, kept and reused, grown when too small. Work already
   // queued on the old buffer still runs first.
   virtual StatusOr<void*> fusion_buffer(std::int64_t bytes) = 0;

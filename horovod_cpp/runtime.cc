@@ -21,6 +21,7 @@
 #include "horovod_cpp/logging.h"
 #include "horovod_cpp/rank_ranges.h"
 #include "horovod_cpp/reducescatter_op.h"
+#include "horovod_cpp/staged_input_wait.h"
 
 namespace hvd {
 namespace {
@@ -520,8 +521,11 @@ Status Runtime::execute(const Response& response) {
   std::vector<std::vector<char>> zeros;
   HVD_RETURN_IF_ERROR(take_entries(response, &entries, &zeros, nullptr));
   const char* activity = mpi_activity(response.type);
-  timeline_started(response, entries, activity);
-  const Status status = run(response, entries);
+  const bool staged = response.type != ResponseType::Error && has_staged_inputs(entries);
+  timeline_started(response, entries, staged ? kWaitForData : activity);
+  Status status = staged ? wait_for_staged(entries, activity) : Status::ok();
+  if (status.is_ok())
+    status = run(response, entries);
   timeline_finished(response, entries, activity);
   HandleTable::Batch wake_once(handles_);
   if (!status.is_ok() && response.type != ResponseType::Error) {
@@ -540,6 +544,25 @@ Status Runtime::execute(const Response& response) {
   for (TensorTableEntry& entry : entries)
     complete(entry, status);
   return Status::ok();
+}
+
+Status Runtime::wait_for_staged(const std::vector<TensorTableEntry>& entries,
+                                const char* activity) {
+  StagedInputBounds bounds;
+  bounds.warning_period = settings_.stall_check_disabled
+                              ? std::chrono::milliseconds(0)
+                              : std::chrono::milliseconds(settings_.stall_check_time);
+  bounds.limit = kDeviceWorkLimit;
+  const Status waited = wait_for_staged_inputs(
+      entries, bounds, [](const std::string& message) { log_message(LogLevel::Warning, message); });
+  if (timeline_->active()) {
+    for (const TensorTableEntry& entry : entries) {
+      timeline_->end(entry.name, kWaitForData);
+      if (activity != nullptr)
+        timeline_->begin(entry.name, activity);
+    }
+  }
+  return waited;
 }
 
 Status Runtime::start_device_plane() {
@@ -662,9 +685,9 @@ CompletionFinalizer::Milestone Runtime::inputs_ready(
   if (!waits_for_data)
     return {};
   CompletionFinalizer::Milestone milestone;
-  milestone.reached = [plane = device_plane_.get(), events = std::move(ready_events)]() {
+  milestone.reached = [events = std::move(ready_events)]() {
     for (const auto& event : events) {
-      StatusOr<bool> happened = plane->happened(*event);
+      StatusOr<bool> happened = event->happened();
       if (!happened.is_ok() || !happened.value())
         return happened;
     }

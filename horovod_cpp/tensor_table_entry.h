@@ -24,7 +24,9 @@ struct TensorTableEntry {
   // input and output are memory of `device`, for the GPU data plane (device_plane.h); false
   // for CPU tensors and for CUDA tensors the adapter staged through host memory.
   bool on_device = false;
-  // On-device ops: when the input is ready (null: it is ready now).
+  // When the input holds its data (null: it does now). On-device ops: the plane's stream waits
+  // for it. Host ops staged out of GPU memory: the background thread waits for it before the
+  // op reads the input (staged_input_wait.h).
   std::shared_ptr<const DeviceEvent> ready;
   ReduceOp reduce_op = ReduceOp::Average;
   double prescale = 1.0;

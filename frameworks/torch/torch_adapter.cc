@@ -93,11 +93,23 @@ void check_tensor(const torch::Tensor& t, const char* caller) {
   }
 }
 
-torch::Tensor host_contiguous(const torch::Tensor& t) {
+HostInput host_contiguous(const torch::Tensor& t) {
   if (t.is_cpu())
-    return t.contiguous();
-  torch::Tensor staged = host_empty_like(t);
-  staged.copy_(t);  // waits for the device: the background thread reads it next
+    return {t.contiguous(), nullptr};
+  HostInput staged{host_empty_like(t), nullptr};
+#if HVD_TORCH_CUDA_PLANE
+  // After the work that produces t on the caller's stream, and without waiting for it. The
+  // page-locked block is not handed out again before the copy has run: LibTorch's host
+  // allocator records an event for it on the stream.
+  staged.tensor.copy_(t, /*non_blocking=*/true);
+  const int device = t.device().index();
+  StatusOr<std::shared_ptr<const DeviceEvent>> ready =
+      record_cuda_ready_event(device, c10::cuda::getCurrentCUDAStream(device).stream());
+  throw_if_error(ready.status().with_context("recording the copy out of GPU memory"));
+  staged.ready = std::move(ready).value();
+#else
+  staged.tensor.copy_(t);  // waits for the device: the background thread reads it next
+#endif
   return staged;
 }
 
@@ -145,6 +157,13 @@ TensorTableEntry entry_for(const torch::Tensor& input, OpType op, DataType dtype
   entry.dtype = dtype;
   entry.shape.assign(input.sizes().begin(), input.sizes().end());
   entry.input = input.data_ptr();
+  return entry;
+}
+
+TensorTableEntry entry_for(const HostInput& input, OpType op, DataType dtype,
+                           const std::string& name) {
+  TensorTableEntry entry = entry_for(input.tensor, op, dtype, name);
+  entry.ready = input.ready;
   return entry;
 }
 
@@ -242,8 +261,15 @@ torch::Tensor synchronize(Handle h) {
   }
   if (!state.copy_back_to.defined())
     return state.output;
-  if (!state.copy_back_to.is_same(state.output))
+  if (!state.copy_back_to.is_same(state.output)) {
+#if HVD_TORCH_CUDA_PLANE
+    // Queued on the caller's current stream, as the staging copy was; the page-locked block
+    // outlives the copy as above.
+    state.copy_back_to.copy_(state.output, /*non_blocking=*/state.output.is_pinned());
+#else
     state.copy_back_to.copy_(state.output);
+#endif
+  }
   return state.copy_back_to;
 }
 

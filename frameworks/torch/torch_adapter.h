@@ -44,10 +44,12 @@ void check_tensor(const torch::Tensor& t, const char* caller);
 //   device memory, and the plane's stream waits for an event recorded on the caller's
 //   current stream when the op was queued. synchronize() returns once the device has run the
 //   op, so the result is usable on any stream.
-// - Host staging (no plane built, HOROVOD_GPU_OPERATIONS=MPI, the other ops): the data is
-//   copied to the host when the op is queued and the result copied back by synchronize(),
-//   both on the caller's current CUDA stream (the copy to the host waits for the work queued
-//   before it there).
+// - Host staging (no plane built, HOROVOD_GPU_OPERATIONS=MPI): the data is copied to
+//   page-locked host memory when the op is queued and the result copied back by
+//   synchronize(), both queued on the caller's current CUDA stream, so neither waits for the
+//   work queued before it there: the background thread waits for the first copy before the
+//   op reads it (staged_input_wait.h), and work queued on that stream after synchronize() sees
+//   the result. (A build without the GPU data plane makes both copies before it returns.)
 //
 // Whether `t` takes the GPU data plane (false for CPU tensors).
 bool on_device_plane(const torch::Tensor& t, const char* caller);
@@ -55,9 +57,15 @@ bool on_device_plane(const torch::Tensor& t, const char* caller);
 // on the caller's current stream has run. Only where on_device_plane(t).
 void set_on_device(TensorTableEntry* entry, const torch::Tensor& t);
 
-// `t` itself if it is a contiguous CPU tensor, else a contiguous host copy (in page-locked
-// memory for a CUDA tensor: the host-staged GPU path).
-torch::Tensor host_contiguous(const torch::Tensor& t);
+// A contiguous host tensor that an op reads, and when it holds its data.
+struct HostInput {
+  torch::Tensor tensor;
+  std::shared_ptr<const DeviceEvent> ready;  // null: it does now
+};
+// `t` itself if it is a contiguous CPU tensor, else a contiguous host copy: for a CUDA tensor
+// (the host-staged GPU path), in page-locked memory and, where the build has the GPU data
+// plane, queued on the caller's current stream, with `ready` recorded after it.
+HostInput host_contiguous(const torch::Tensor& t);
 // A new contiguous host tensor with t's shape and dtype, page-locked when t is a CUDA tensor.
 torch::Tensor host_empty_like(const torch::Tensor& t);
 // hvd::Error if `t` is bool (no reduction is defined for it).
@@ -65,6 +73,9 @@ void check_reducible(DataType dtype, const char* caller);
 
 // An entry reading `input` (contiguous).
 TensorTableEntry entry_for(const torch::Tensor& input, OpType op, DataType dtype,
+                           const std::string& name);
+// An entry reading `input` once it is ready.
+TensorTableEntry entry_for(const HostInput& input, OpType op, DataType dtype,
                            const std::string& name);
 // Sets entry.allocate_output to allocate, with `options`, into state->allocated_output.
 void allocate_output_later(TensorTableEntry* entry, TorchOpState* state,

@@ -18,20 +18,18 @@ struct AllreduceArgs {
   double postscale;
 };
 
-Handle enqueue_allreduce(const torch::Tensor& source, torch::Tensor output,
-                         torch::Tensor copy_back_to, const AllreduceArgs& args,
-                         const char* caller) {
-  const DataType dtype = to_data_type(source, caller);
+Handle enqueue_allreduce(const HostInput& input, torch::Tensor output, torch::Tensor copy_back_to,
+                         const AllreduceArgs& args, const char* caller) {
+  const DataType dtype = to_data_type(input.tensor, caller);
   check_reducible(dtype, caller);
-  torch::Tensor input = host_contiguous(source);
   TensorTableEntry entry = entry_for(input, OpType::Allreduce, dtype, args.name);
-  entry.device = device_index(copy_back_to.defined() ? copy_back_to : source);
+  entry.device = device_index(copy_back_to.defined() ? copy_back_to : input.tensor);
   entry.reduce_op = args.op;
   entry.prescale = args.prescale;
   entry.postscale = args.postscale;
   entry.output = output.data_ptr();
   TorchOpState state;
-  state.input = std::move(input);
+  state.input = input.tensor;
   state.output = std::move(output);
   state.copy_back_to = std::move(copy_back_to);
   return submit(std::move(entry), std::move(state), caller, args.name);
@@ -60,10 +58,8 @@ Handle enqueue_allreduce_on_device(const torch::Tensor& input, torch::Tensor out
 // Writes into `target` when it is a contiguous CPU tensor, else into a contiguous host copy
 // that synchronize() copies back: the shared shape of every in-place op.
 Handle enqueue_in_place(torch::Tensor& target, const char* caller,
-                        const std::function<Handle(const torch::Tensor& work)>& enqueue) {
+                        const std::function<Handle(const HostInput& work)>& enqueue) {
   check_tensor(target, caller);
-  if (target.is_contiguous() && target.is_cpu())
-    return enqueue(target);
   return enqueue(host_contiguous(target));
 }
 
@@ -84,18 +80,16 @@ void check_root_rank(int root_rank, const char* caller) {
   }
 }
 
-Handle enqueue_broadcast(const torch::Tensor& source, torch::Tensor output,
-                         torch::Tensor copy_back_to, int root_rank, const std::string& name,
-                         const char* caller) {
-  const DataType dtype = to_data_type(source, caller);
+Handle enqueue_broadcast(const HostInput& input, torch::Tensor output, torch::Tensor copy_back_to,
+                         int root_rank, const std::string& name, const char* caller) {
+  const DataType dtype = to_data_type(input.tensor, caller);
   check_root_rank(root_rank, caller);
-  torch::Tensor input = host_contiguous(source);
   TensorTableEntry entry = entry_for(input, OpType::Broadcast, dtype, name);
-  entry.device = device_index(copy_back_to.defined() ? copy_back_to : source);
+  entry.device = device_index(copy_back_to.defined() ? copy_back_to : input.tensor);
   entry.root_rank = root_rank;
   entry.output = output.data_ptr();
   TorchOpState state;
-  state.input = std::move(input);
+  state.input = input.tensor;
   state.output = std::move(output);
   state.copy_back_to = std::move(copy_back_to);
   return submit(std::move(entry), std::move(state), caller, name);
@@ -131,8 +125,8 @@ Handle allreduce_async(const torch::Tensor& t, ReduceOp op, const std::string& n
         {op, name, prescale_factor, postscale_factor}, caller);
   }
   auto [output, on_device] = output_for(t);
-  return enqueue_allreduce(t, output, on_device, {op, name, prescale_factor, postscale_factor},
-                           caller);
+  return enqueue_allreduce(host_contiguous(t), output, on_device,
+                           {op, name, prescale_factor, postscale_factor}, caller);
 }
 
 Handle allreduce_async_(torch::Tensor& t, ReduceOp op, const std::string& name,
@@ -144,8 +138,9 @@ Handle allreduce_async_(torch::Tensor& t, ReduceOp op, const std::string& name,
     return enqueue_allreduce_on_device(work, work, t, {op, name, prescale_factor, postscale_factor},
                                        caller);
   }
-  return enqueue_in_place(t, caller, [&](const torch::Tensor& work) {
-    return enqueue_allreduce(work, work, t, {op, name, prescale_factor, postscale_factor}, caller);
+  return enqueue_in_place(t, caller, [&](const HostInput& work) {
+    return enqueue_allreduce(work, work.tensor, t, {op, name, prescale_factor, postscale_factor},
+                             caller);
   });
 }
 
@@ -167,15 +162,16 @@ Handle allgather_async(const torch::Tensor& t, const std::string& name) {
     fail(std::string(caller) + ": a scalar has no dim 0 to gather; reshape to [1]");
   const DataType dtype = to_data_type(t, caller);
   const bool on_device = on_device_plane(t, caller);
-  torch::Tensor input = on_device ? t.contiguous() : host_contiguous(t);
-  TensorTableEntry entry = entry_for(input, OpType::Allgather, dtype, name);
+  const HostInput staged = on_device ? HostInput{t.contiguous(), nullptr} : host_contiguous(t);
+  const torch::Tensor& input = staged.tensor;
+  TensorTableEntry entry = entry_for(staged, OpType::Allgather, dtype, name);
   entry.device = device_index(t);
   if (on_device)
     set_on_device(&entry, input);  // the output is allocated on input's device, below
   TorchOpState state;
   allocate_output_later(&entry, &state, input.options());
   state.result_device = t.device();
-  state.input = std::move(input);
+  state.input = input;
   return submit(std::move(entry), std::move(state), caller, name);
 }
 
@@ -190,8 +186,8 @@ Handle broadcast_async_(torch::Tensor& t, int root_rank, const std::string& name
     torch::Tensor work = t.contiguous();  // t itself when it is contiguous
     return enqueue_broadcast_on_device(work, work, t, root_rank, name, caller);
   }
-  return enqueue_in_place(t, caller, [&](const torch::Tensor& work) {
-    return enqueue_broadcast(work, work, t, root_rank, name, caller);
+  return enqueue_in_place(t, caller, [&](const HostInput& work) {
+    return enqueue_broadcast(work, work.tensor, t, root_rank, name, caller);
   });
 }
 
@@ -210,7 +206,8 @@ torch::Tensor broadcast(const torch::Tensor& t, int root_rank, const std::string
         root_rank, name, caller));
   }
   auto [output, on_device] = output_for(t);
-  return synchronize(enqueue_broadcast(t, output, on_device, root_rank, name, caller));
+  return synchronize(
+      enqueue_broadcast(host_contiguous(t), output, on_device, root_rank, name, caller));
 }
 
 std::vector<torch::Tensor> grouped_allreduce(const std::vector<torch::Tensor>& ts, ReduceOp op,
@@ -224,8 +221,10 @@ std::vector<torch::Tensor> grouped_allreduce(const std::vector<torch::Tensor>& t
     const DataType dtype = to_data_type(ts[i], member_caller.c_str());
     check_reducible(dtype, member_caller.c_str());
     const bool on_device = on_device_plane(ts[i], member_caller.c_str());
-    torch::Tensor input = on_device ? ts[i].contiguous() : host_contiguous(ts[i]);
-    TensorTableEntry entry = entry_for(input, OpType::Allreduce, dtype, "");
+    const HostInput staged =
+        on_device ? HostInput{ts[i].contiguous(), nullptr} : host_contiguous(ts[i]);
+    const torch::Tensor& input = staged.tensor;
+    TensorTableEntry entry = entry_for(staged, OpType::Allreduce, dtype, "");
     entry.device = device_index(ts[i]);
     if (on_device)
       set_on_device(&entry, input);
@@ -235,7 +234,7 @@ std::vector<torch::Tensor> grouped_allreduce(const std::vector<torch::Tensor>& t
     if (!ts[i].is_cpu() && !on_device)
       state.copy_back_to = torch::empty_like(ts[i], torch::MemoryFormat::Contiguous);
     entry.output = state.output.data_ptr();
-    state.input = std::move(input);
+    state.input = input;
     entries.push_back(std::move(entry));
     states.push_back(std::move(state));
   }
@@ -268,8 +267,9 @@ std::pair<torch::Tensor, torch::Tensor> alltoall(const torch::Tensor& t,
     fail(std::string(caller) + ": a scalar has no dim 0 to split; reshape to [1]");
   const DataType dtype = to_data_type(t, caller);
   const bool on_device = on_device_plane(t, caller);
-  torch::Tensor input = on_device ? t.contiguous() : host_contiguous(t);
-  TensorTableEntry entry = entry_for(input, OpType::Alltoall, dtype, name);
+  const HostInput staged = on_device ? HostInput{t.contiguous(), nullptr} : host_contiguous(t);
+  const torch::Tensor& input = staged.tensor;
+  TensorTableEntry entry = entry_for(staged, OpType::Alltoall, dtype, name);
   entry.device = device_index(t);
   if (on_device)
     set_on_device(&entry, input);  // the output is allocated on input's device
@@ -290,7 +290,7 @@ std::pair<torch::Tensor, torch::Tensor> alltoall(const torch::Tensor& t,
     *received = rows;
   };
   state.received_splits = received;
-  state.input = std::move(input);
+  state.input = input;
   TorchOpState done = wait_for_state(submit(std::move(entry), std::move(state), caller, name));
   torch::Tensor received_splits =
       torch::tensor(*done.received_splits, torch::TensorOptions().dtype(torch::kInt64));
@@ -305,8 +305,9 @@ torch::Tensor reducescatter(const torch::Tensor& t, ReduceOp op, const std::stri
   const DataType dtype = to_data_type(t, caller);
   check_reducible(dtype, caller);
   const bool on_device = on_device_plane(t, caller);
-  torch::Tensor input = on_device ? t.contiguous() : host_contiguous(t);
-  TensorTableEntry entry = entry_for(input, OpType::Reducescatter, dtype, name);
+  const HostInput staged = on_device ? HostInput{t.contiguous(), nullptr} : host_contiguous(t);
+  const torch::Tensor& input = staged.tensor;
+  TensorTableEntry entry = entry_for(staged, OpType::Reducescatter, dtype, name);
   entry.device = device_index(t);
   if (on_device)
     set_on_device(&entry, input);  // the output is allocated on input's device
@@ -314,7 +315,7 @@ torch::Tensor reducescatter(const torch::Tensor& t, ReduceOp op, const std::stri
   TorchOpState state;
   allocate_output_later(&entry, &state, input.options());
   state.result_device = t.device();
-  state.input = std::move(input);
+  state.input = input;
   return synchronize(submit(std::move(entry), std::move(state), caller, name));
 }
 

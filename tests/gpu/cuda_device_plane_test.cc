@@ -189,7 +189,7 @@ TEST(CudaDevicePlane, AllreduceWaitsForTheReadyEventAndZeroedIsZero) {
   auto ready = CudaReadyEvent::record(0, user);
   ASSERT_TRUE(ready.is_ok()) << ready.status().message();
   // Not yet (the user's stream is held up for 200 ms), and asking does not wait.
-  const StatusOr<bool> early = plane->happened(*ready.value());
+  const StatusOr<bool> early = ready.value()->happened();
   ASSERT_TRUE(early.is_ok()) << early.status().message();
   EXPECT_FALSE(early.value());
   ASSERT_TRUE(plane->wait_for(*ready.value()).is_ok());
@@ -208,7 +208,7 @@ TEST(CudaDevicePlane, AllreduceWaitsForTheReadyEventAndZeroedIsZero) {
   auto zeros = plane->zeroed(4096);
   ASSERT_TRUE(zeros.is_ok()) << zeros.status().message();
   finish(*plane);
-  const StatusOr<bool> late = plane->happened(*ready.value());
+  const StatusOr<bool> late = ready.value()->happened();
   ASSERT_TRUE(late.is_ok()) << late.status().message();
   EXPECT_TRUE(late.value());
   std::vector<float> got(n), got_later(n);

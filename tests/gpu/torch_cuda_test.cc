@@ -121,6 +121,31 @@ TEST(TorchCudaTest, TheCallersStreamOrderHolds) {
   sum.add_(1.0);  // queued after synchronize: sees the result
   torch::cuda::synchronize();
   EXPECT_TRUE(torch::equal(sum.cpu(), torch::full({1 << 20}, 3.0f * hvd::size() + 1)));
+  // In place too: the result is copied back on `stream` (staged: without waiting for it).
+  torch::Tensor u = torch::ones({1 << 20}, gpu());
+  u.mul_(2.0);
+  hvd::allreduce_(u, hvd::ReduceOp::Sum, "stream.order.in_place");
+  u.add_(1.0);
+  torch::cuda::synchronize();
+  EXPECT_TRUE(torch::equal(u.cpu(), torch::full({1 << 20}, 2.0f * hvd::size() + 1)));
+}
+
+TEST(TorchCudaTest, QueueingAnOpDoesNotWaitForTheCallersStream) {
+  c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, gpu().index());
+  c10::cuda::CUDAStreamGuard guard(stream);
+  torch::Tensor a = torch::full({4096, 4096}, 1.0f / 4096, gpu());
+  torch::Tensor t = torch::ones({1 << 16}, gpu());
+  // About 5 TFLOP queued before the op: tens of ms on any current GPU.
+  torch::Tensor busy = a;
+  for (int i = 0; i < 40; ++i)
+    busy = torch::matmul(busy, a);
+  t.mul_(busy.sum().mul(0).add(1));  // t still holds ones, but only once the matmuls ran
+  const hvd::Handle h = hvd::allreduce_async(t, hvd::ReduceOp::Sum, "stream.no_wait");
+  // Neither path (the plane's event, or the staging copy queued on the stream) waited here.
+  EXPECT_FALSE(stream.query()) << "allreduce_async() returned only after the caller's stream ran";
+  torch::Tensor sum = hvd::synchronize(h);
+  torch::cuda::synchronize();
+  EXPECT_TRUE(torch::equal(sum.cpu(), torch::full({1 << 16}, static_cast<float>(hvd::size()))));
 }
 #endif
 

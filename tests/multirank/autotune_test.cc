@@ -6,11 +6,12 @@
 // response cache configured, the best of those with the cache switched off; in the np2 run
 // with HOROVOD_CACHE_CAPACITY=0 the cache must stay off and no such trial run).
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "autotune_log.h"
 #include "horovod_cpp/torch.h"
 
 namespace {
@@ -62,27 +63,17 @@ TEST(AutotuneTest, EveryRankEndsWithTheValuesRankZeroChose) {
     EXPECT_FALSE(stats.cache_enabled);
   if (rank != 0)
     return;
-  const char* log_path = std::getenv("HOROVOD_AUTOTUNE_LOG");
-  ASSERT_NE(log_path, nullptr);
-  std::ifstream log(log_path);
-  ASSERT_TRUE(log) << log_path;
-  std::string line;
-  std::getline(log, line);
-  EXPECT_EQ(line,
+  const hvd_test::AutotuneLog log = hvd_test::read_autotune_log();
+  ASSERT_TRUE(log.error.empty()) << log.error;
+  EXPECT_EQ(log.header,
             "trial,phase,fusion_threshold_bytes,cycle_time_ms,response_cache,"
             "hierarchical_allreduce,bytes,seconds,bytes_per_second");
   int warmups = 0, trials = 0, cache_off_trials = 0, chosen = 0;
-  while (std::getline(log, line)) {
-    std::stringstream fields(line);
-    std::string trial, phase, fusion, cycle_ms, cache, hierarchical;
-    std::getline(fields, trial, ',');
-    std::getline(fields, phase, ',');
-    std::getline(fields, fusion, ',');
-    std::getline(fields, cycle_ms, ',');
-    std::getline(fields, cache, ',');
-    std::getline(fields, hierarchical, ',');
+  for (const std::vector<std::string>& row : log.rows) {
+    ASSERT_EQ(row.size(), 9u);
+    const std::string &phase = row[1], &fusion = row[2], &cycle_ms = row[3], &cache = row[4];
     // No GPU data plane here: the hierarchical allreduce cannot run, so it is never tried.
-    EXPECT_EQ(hierarchical, "0") << line;
+    EXPECT_EQ(row[5], "0") << "trial " << row[0];
     if (phase == "warmup")
       ++warmups;
     if (phase == "trial") {

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "../unit/json_reader.h"
+#include "autotune_log.h"
 #include "expect_error.h"
 #include "horovod_cpp/operations.h"
 #include "horovod_cpp/torch.h"
@@ -131,6 +132,22 @@ void wait(hvd::Handle handle) {
     throw hvd::Error(status.message());
 }
 
+// Queues `all` as allreduces (Sum), waits for every one, and checks each output: the sum over
+// the ranks times `factor` (the prescale times the postscale).
+void reduce_and_check(const std::vector<DeviceAllreduce>& all, double factor) {
+  std::vector<hvd::Handle> handles;
+  for (const DeviceAllreduce& a : all)
+    handles.push_back(enqueue(a));
+  for (hvd::Handle h : handles)
+    wait(h);
+  for (const DeviceAllreduce& a : all) {
+    EXPECT_TRUE(matches(
+        a.output,
+        expected(ReduceOp::Sum, hvd::size(), a.input.sizes(), a.input.scalar_type()) * factor))
+        << a.name;
+  }
+}
+
 TEST(DeviceAllreduce, EveryDtypeAndOpFusedAndAloneMatchesTheClosedForm) {
   const int size = hvd::size();
   const std::vector<std::vector<int64_t>> shapes = {{}, {0}, {17}, {3, 4, 5}, {40000}};
@@ -201,14 +218,12 @@ TEST(DeviceAllreduce, PrescaleAndPostscaleApplyFusedAndAlone) {
 TEST(DeviceAllreduce, AFusedResponseIsPackedAndUnpackedInOneBatchOfCopiesEach) {
   // Per tensor, a fused response would cost a copy (a kernel, on a GPU) each way; the plane
   // gets one batch each way instead. (The hierarchical path packs lone tensors too.)
-  const int size = hvd::size();
   const bool hierarchical = hvd::stats().hierarchical_allreduce && hvd::cross_size() > 1;
   const auto batched_before = simulated_device().batched_copy_calls.load();
   const auto single_before = simulated_device().scaled_copy_calls.load();
   const auto local_before = simulated_device().local_reducescatter_calls.load();
   const auto fused_before = hvd::stats().fused_allreduce_calls;
   std::vector<DeviceAllreduce> all;
-  std::vector<hvd::Handle> handles;
   for (int i = 0; i < 24; ++i) {
     DeviceAllreduce a;
     a.name = "dev.batched." + std::to_string(i);
@@ -217,34 +232,19 @@ TEST(DeviceAllreduce, AFusedResponseIsPackedAndUnpackedInOneBatchOfCopiesEach) {
     a.prescale = 0.5;
     a.postscale = 4.0;
     all.push_back(a);
-    handles.push_back(enqueue(a));
   }
-  for (hvd::Handle h : handles)
-    wait(h);
-  for (const DeviceAllreduce& a : all) {
-    EXPECT_TRUE(
-        matches(a.output, expected(ReduceOp::Sum, size, a.input.sizes(), torch::kFloat32) * 2.0))
-        << a.name;
-  }
+  reduce_and_check(all, 0.5 * 4.0);
   // The fusion buffer has the threshold's size at least, from its first use on: larger groups
   // (up to the threshold) find it big enough.
   EXPECT_GE(simulated_device().fusion_buffer_bytes.load(), hvd::stats().fusion_threshold_bytes);
   const auto growths = simulated_device().fusion_buffer_growths.load();
   std::vector<DeviceAllreduce> larger = all;
-  handles.clear();
   for (DeviceAllreduce& a : larger) {
     a.name += ".larger";
     a.input = hvd_test::contribution(hvd::rank(), {3 * a.input.size(0)}, torch::kFloat32);
     a.output = torch::full_like(a.input, 7.0f);
-    handles.push_back(enqueue(a));
   }
-  for (hvd::Handle h : handles)
-    wait(h);
-  for (const DeviceAllreduce& a : larger) {
-    EXPECT_TRUE(
-        matches(a.output, expected(ReduceOp::Sum, size, a.input.sizes(), torch::kFloat32) * 2.0))
-        << a.name;
-  }
+  reduce_and_check(larger, 0.5 * 4.0);
   EXPECT_EQ(simulated_device().fusion_buffer_growths.load(), growths);
   const auto batched = simulated_device().batched_copy_calls.load() - batched_before;
   const auto single = simulated_device().scaled_copy_calls.load() - single_before;
@@ -546,6 +546,69 @@ TEST(DeviceAlltoall, UnevenEvenAndEmptySplitsEveryDtypeAfterTheReadyEvent) {
             static_cast<int64_t>(all.size()));
 }
 
+// The host-staged GPU path (HOROVOD_GPU_OPERATIONS=MPI): the adapter queues the copy of a
+// CUDA tensor into host memory on the user's stream and returns; the entry is a host op with a
+// ready event, and the background thread waits for it before reading the input.
+TEST(DeviceStaged, HostOpsReadAStagedInputOnlyOnceItsReadyEventHasHappened) {
+  // The staging copies run on the user's stream 200 ms after the ops are queued; an op that
+  // did not wait would read the -1s there now. The two float32 allreduces fuse.
+  const int size = hvd::size(), rank = hvd::rank();
+  const auto device_calls_before = simulated_device().allreduce_calls.load() +
+                                   simulated_device().broadcast_calls.load() +
+                                   simulated_device().allgather_calls.load();
+  hvd_test::SimulatedStream user_stream;
+  user_stream.set_delay(std::chrono::milliseconds(200));
+  const std::vector<int64_t> shape = {257};
+  std::vector<DeviceAllreduce> reduced;
+  for (torch::ScalarType dtype : {torch::kFloat32, torch::kFloat32, torch::kFloat64}) {
+    DeviceAllreduce a;
+    a.name = "staged.allreduce." + std::to_string(reduced.size());
+    a.on_device = false;
+    a.input = torch::full(shape, -1, dtype);
+    a.output = torch::zeros(shape, dtype);
+    user_stream.enqueue([input = a.input, mine = hvd_test::contribution(rank, shape, dtype)] {
+      input.copy_(mine);
+    });
+    reduced.push_back(a);
+  }
+  DeviceAllreduce broadcast;
+  broadcast.name = "staged.broadcast";
+  broadcast.on_device = false;
+  broadcast.input = torch::full({5}, -1, torch::kInt32);
+  broadcast.output = broadcast.input;
+  user_stream.enqueue([t = broadcast.input, rank] { t.fill_(100 + rank); });
+  DeviceAllreduce gathered;
+  gathered.name = "staged.allgather";
+  gathered.on_device = false;
+  gathered.input = torch::full({rank + 1, 2}, -1, torch::kInt64);
+  user_stream.enqueue([t = gathered.input, rank] { t.fill_(rank); });
+  const auto ready = hvd_test::record_event(user_stream);
+  std::vector<hvd::Handle> handles;
+  for (DeviceAllreduce& a : reduced) {
+    a.ready = ready;
+    handles.push_back(enqueue(a));
+  }
+  broadcast.ready = ready;
+  handles.push_back(enqueue(broadcast, hvd::OpType::Broadcast, my_device(), size - 1));
+  gathered.ready = ready;
+  handles.push_back(enqueue(gathered, hvd::OpType::Allgather));
+  for (hvd::Handle h : handles)
+    wait(h);
+  for (const DeviceAllreduce& a : reduced) {
+    EXPECT_TRUE(matches(a.output, expected(ReduceOp::Sum, size, shape, a.input.scalar_type())))
+        << a.name;
+  }
+  EXPECT_TRUE(torch::equal(broadcast.output, torch::full({5}, 100 + size - 1, torch::kInt32)));
+  std::vector<torch::Tensor> parts;
+  for (int r = 0; r < size; ++r)
+    parts.push_back(torch::full({r + 1, 2}, r, torch::kInt64));
+  EXPECT_TRUE(torch::equal(*gathered.gathered, torch::cat(parts)));
+  // Host ops: the device ran none of them.
+  EXPECT_EQ(simulated_device().allreduce_calls.load() + simulated_device().broadcast_calls.load() +
+                simulated_device().allgather_calls.load(),
+            device_calls_before);
+}
+
 TEST(DeviceTimeline, DeviceOpsEndTheirRowsFromTheFinalizerWhileHostOpsRun) {
   const int size = hvd::size();
   const std::string path =
@@ -579,6 +642,16 @@ TEST(DeviceTimeline, DeviceOpsEndTheirRowsFromTheFinalizerWhileHostOpsRun) {
   });
   waits.ready = hvd_test::record_event(user_stream);
   handles.push_back(enqueue(waits));
+  // A host op staged out of GPU memory (HOROVOD_GPU_OPERATIONS=MPI), its staging copy on the
+  // same stream: its row waits too, on the background thread. (int32: it fuses with nothing.)
+  DeviceAllreduce staged;
+  staged.name = "host.tl.staged";
+  staged.on_device = false;
+  staged.input = torch::zeros({4}, torch::kInt32);
+  staged.output = torch::zeros({4}, torch::kInt32);
+  user_stream.enqueue([input = staged.input] { input.fill_(3); });
+  staged.ready = hvd_test::record_event(user_stream);
+  handles.push_back(enqueue(staged));
   DeviceAllreduce b;
   b.name = "dev.tl.bcast";
   b.input = torch::full({4}, hvd::rank(), torch::kInt32);
@@ -593,6 +666,7 @@ TEST(DeviceTimeline, DeviceOpsEndTheirRowsFromTheFinalizerWhileHostOpsRun) {
   EXPECT_TRUE(torch::equal(all[0].output, torch::full({8}, static_cast<float>(size))));
   EXPECT_TRUE(torch::equal(b.output, torch::zeros({4}, torch::kInt32)));
   EXPECT_TRUE(torch::equal(waits.output, torch::full({8}, 2.0 * size, torch::kFloat64)));
+  EXPECT_TRUE(torch::equal(staged.output, torch::full({4}, 3 * size, torch::kInt32)));
   // The input was written this long after the trace's origin, at least.
   const double written_us =
       std::chrono::duration<double, std::micro>(
@@ -619,14 +693,19 @@ TEST(DeviceTimeline, DeviceOpsEndTheirRowsFromTheFinalizerWhileHostOpsRun) {
       (std::vector<std::string>{"B:NEGOTIATE_ALLREDUCE", "E:NEGOTIATE_ALLREDUCE", "B:ALLREDUCE",
                                 "B:WAIT_FOR_DATA", "E:WAIT_FOR_DATA", "B:SIMULATED_ALLREDUCE",
                                 "E:SIMULATED_ALLREDUCE", "E:ALLREDUCE"}));
-  // It ends once the input was written (seen by the finalizer), not when the op was queued.
-  double wait_ended_us = -1;
-  for (const hvd::test::Json& e : trace.array) {
-    if (e.at("ph").string == "E" && e.at("name").string == "WAIT_FOR_DATA")
-      wait_ended_us = e.at("ts").number;
-  }
+  // It ends once the input was written (seen by the finalizer), not when the op was queued,
+  // and not when the op completed: the device still had 5 ms or more of work after it.
+  const double wait_ended_us = hvd_test::row_event_time(trace, waits.name, "E:WAIT_FOR_DATA");
   EXPECT_GE(wait_ended_us + 1, written_us)  // (the trace rounds down to whole us)
       << "WAIT_FOR_DATA ended before the input was written";
+  EXPECT_GE(hvd_test::row_event_time(trace, waits.name, "E:SIMULATED_ALLREDUCE") - wait_ended_us,
+            2000)
+      << "WAIT_FOR_DATA ended only when the op completed";
+  EXPECT_EQ(row_events(trace, staged.name),
+            (std::vector<std::string>{"B:NEGOTIATE_ALLREDUCE", "E:NEGOTIATE_ALLREDUCE",
+                                      "B:ALLREDUCE", "B:WAIT_FOR_DATA", "E:WAIT_FOR_DATA",
+                                      "B:MPI_ALLREDUCE", "E:MPI_ALLREDUCE", "E:ALLREDUCE"}));
+  EXPECT_GE(hvd_test::row_event_time(trace, staged.name, "E:WAIT_FOR_DATA") + 1, written_us);
   EXPECT_EQ(
       row_events(trace, b.name),
       (std::vector<std::string>{"B:NEGOTIATE_BROADCAST", "E:NEGOTIATE_BROADCAST", "B:BROADCAST",
@@ -772,24 +851,16 @@ TEST(DeviceAutotune, TriesTheHierarchicalAllreduceOnceAndEveryRankKeepsTheChoice
 
   if (hvd::rank() != 0)
     return;
-  const char* log_path = std::getenv("HOROVOD_AUTOTUNE_LOG");
-  ASSERT_NE(log_path, nullptr);
-  std::ifstream log(log_path);
-  ASSERT_TRUE(log) << log_path;
-  std::string line;
-  std::getline(log, line);  // the header: autotune_test checks it
+  const hvd_test::AutotuneLog log = hvd_test::read_autotune_log();
+  ASSERT_TRUE(log.error.empty()) << log.error;  // (autotune_test checks the header)
   int hierarchical_trials = 0, chosen_rows = 0;
-  while (std::getline(log, line)) {
-    std::vector<std::string> fields;
-    std::stringstream row(line);
-    for (std::string field; std::getline(row, field, ',');)
-      fields.push_back(field);
-    ASSERT_EQ(fields.size(), 9u) << line;
+  for (const std::vector<std::string>& fields : log.rows) {
+    ASSERT_EQ(fields.size(), 9u);
     if (fields[1] == "trial" && fields[5] == "1")
       ++hierarchical_trials;
     if (fields[1] == "chosen") {
       ++chosen_rows;
-      EXPECT_EQ(fields[5], stats.hierarchical_allreduce ? "1" : "0") << line;
+      EXPECT_EQ(fields[5], stats.hierarchical_allreduce ? "1" : "0") << "trial " << fields[0];
     }
   }
   EXPECT_EQ(hierarchical_trials, 1);

@@ -108,13 +108,6 @@ class SimulatedPlane : public hvd::DevicePlane {
   int device() const override { return device_; }
   const char* activity_prefix() const override { return "SIMULATED"; }
 
-  hvd::StatusOr<bool> happened(const hvd::DeviceEvent& event) const override {
-    const auto* simulated = dynamic_cast<const SimulatedEvent*>(&event);
-    if (simulated == nullptr)
-      return hvd::Status::error("simulated device: a ready event of another kind");
-    return simulated->happened();
-  }
-
   hvd::Status wait_for(const hvd::DeviceEvent& ready) override {
     const auto* event = dynamic_cast<const SimulatedEvent*>(&ready);
     if (event == nullptr)
@@ -122,7 +115,7 @@ class SimulatedPlane : public hvd::DevicePlane {
     // The event's owner keeps it alive until the op completes, after this work has run.
     enqueue([this, event] {
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-      while (!event->happened()) {
+      while (!event->reached()) {
         if (std::chrono::steady_clock::now() > deadline) {
           failure_->set("simulated device: a ready event never happened");
           return;

@@ -45,7 +45,8 @@ class SimulatedStream {
 
 class SimulatedEvent : public hvd::DeviceEvent {
  public:
-  bool happened() const { return happened_->load(); }
+  hvd::StatusOr<bool> happened() const override { return happened_->load(); }
+  bool reached() const { return happened_->load(); }
 
  private:
   friend std::shared_ptr<SimulatedEvent> record_event(SimulatedStream& stream);
