@@ -58,7 +58,14 @@ Status rerecord_cuda_ready_event(const DeviceEvent& ready, int device, cudaStrea
 }
 
 CudaReadyEvent::~CudaReadyEvent() {
+  // On any thread, the last owner's (a user's, or the runtime's after an error response): on
+  // the event's device, as in happened(), leaving the thread's current device as it was.
+  int current = -1;
+  const bool selected =
+      cudaGetDevice(&current) == cudaSuccess && cudaSetDevice(device_) == cudaSuccess;
   cudaEventDestroy(event_);
+  if (selected)
+    cudaSetDevice(current);
 }
 
 StatusOr<bool> CudaReadyEvent::happened() const {

@@ -522,8 +522,10 @@ Status Runtime::execute(const Response& response) {
   HVD_RETURN_IF_ERROR(take_entries(response, &entries, &zeros, nullptr));
   const char* activity = mpi_activity(response.type);
   const bool staged = response.type != ResponseType::Error && has_staged_inputs(entries);
+  // Read once: a timeline started during the wait must not get its span's end alone.
+  const bool recording = timeline_->active();
   timeline_started(response, entries, staged ? kWaitForData : activity);
-  Status status = staged ? wait_for_staged(entries, activity) : Status::ok();
+  Status status = staged ? wait_for_staged(entries, activity, recording) : Status::ok();
   if (status.is_ok())
     status = run(response, entries);
   timeline_finished(response, entries, activity);
@@ -546,8 +548,8 @@ Status Runtime::execute(const Response& response) {
   return Status::ok();
 }
 
-Status Runtime::wait_for_staged(const std::vector<TensorTableEntry>& entries,
-                                const char* activity) {
+Status Runtime::wait_for_staged(const std::vector<TensorTableEntry>& entries, const char* activity,
+                                bool recording) {
   StagedInputBounds bounds;
   bounds.warning_period = settings_.stall_check_disabled
                               ? std::chrono::milliseconds(0)
@@ -555,7 +557,7 @@ Status Runtime::wait_for_staged(const std::vector<TensorTableEntry>& entries,
   bounds.limit = kDeviceWorkLimit;
   const Status waited = wait_for_staged_inputs(
       entries, bounds, [](const std::string& message) { log_message(LogLevel::Warning, message); });
-  if (timeline_->active()) {
+  if (recording) {
     for (const TensorTableEntry& entry : entries) {
       timeline_->end(entry.name, kWaitForData);
       if (activity != nullptr)

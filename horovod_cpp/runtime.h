@@ -102,8 +102,10 @@ class Runtime {
   void wait_for_work();  // returns when it is time for the next round
   Status execute(const Response& response);
   // Host ops with inputs the adapter is still copying out of GPU memory: waits for the copies
-  // (staged_input_wait.h), then ends WAIT_FOR_DATA and starts `activity` on the timeline.
-  Status wait_for_staged(const std::vector<TensorTableEntry>& entries, const char* activity);
+  // (staged_input_wait.h), then, if `recording` (the timeline was when the op started), ends
+  // WAIT_FOR_DATA and starts `activity` on the timeline.
+  Status wait_for_staged(const std::vector<TensorTableEntry>& entries, const char* activity,
+                         bool recording);
   // An allreduce, broadcast or allgather on the GPU data plane: queued on the device,
   // completed by the finalizer.
   Status execute_on_device(const Response& response);

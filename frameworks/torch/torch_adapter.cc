@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #if HVD_TORCH_CUDA_PLANE
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
@@ -13,6 +14,14 @@
 
 namespace hvd {
 namespace {
+
+// Whether the host-staged copies are queued without waiting (host_contiguous): only where the
+// adapter can record when they have run.
+#if HVD_TORCH_CUDA_PLANE
+constexpr bool kAsyncStaging = true;
+#else
+constexpr bool kAsyncStaging = false;
+#endif
 
 // Handle -> the state it keeps alive. Thread-safe.
 class TorchHandleStates {
@@ -100,11 +109,13 @@ HostInput host_contiguous(const torch::Tensor& t) {
 #if HVD_TORCH_CUDA_PLANE
   // After the work that produces t on the caller's stream, and without waiting for it. The
   // page-locked block is not handed out again before the copy has run: LibTorch's host
-  // allocator records an event for it on the stream.
+  // allocator records an event for it on the stream. Nor is t's block, should the caller
+  // free t at once, though it came from another stream's pool.
+  const c10::cuda::CUDAStream stream = c10::cuda::getCurrentCUDAStream(t.device().index());
   staged.tensor.copy_(t, /*non_blocking=*/true);
-  const int device = t.device().index();
+  c10::cuda::CUDACachingAllocator::recordStream(t.storage().data_ptr(), stream);
   StatusOr<std::shared_ptr<const DeviceEvent>> ready =
-      record_cuda_ready_event(device, c10::cuda::getCurrentCUDAStream(device).stream());
+      record_cuda_ready_event(stream.device_index(), stream.stream());
   throw_if_error(ready.status().with_context("recording the copy out of GPU memory"));
   staged.ready = std::move(ready).value();
 #else
@@ -195,11 +206,24 @@ StatusOr<void*> allocate_into(torch::Tensor* slot, const std::vector<std::int64_
 
 }  // namespace
 
-void allocate_output_later(TensorTableEntry* entry, TorchOpState* state,
-                           const torch::TensorOptions& options) {
+void allocate_output_later(TensorTableEntry* entry, TorchOpState* state, const torch::Tensor& input,
+                           torch::Device result_device) {
   auto slot = std::make_shared<torch::Tensor>();
   state->allocated_output = slot;
+  state->result_device = result_device;
+  const torch::TensorOptions options = input.options();
 #if HVD_TORCH_CUDA_PLANE
+  if (!entry->on_device && result_device.is_cuda()) {
+    // Host-staged: page-locked, so that synchronize() copies it to the GPU without waiting;
+    // allocated with the result's GPU selected on the background thread, which then makes no
+    // CUDA context on another GPU.
+    entry->allocate_output = [slot, options = options.pinned_memory(true), result_device](
+                                 const std::vector<std::int64_t>& shape) -> StatusOr<void*> {
+      c10::cuda::CUDAGuard on_result_device(result_device);
+      return allocate_into(slot.get(), shape, options);
+    };
+    return;
+  }
   if (entry->on_device) {
     // On the caller's stream, from its pool of blocks: one it freed after queueing this op may
     // still be read by work queued there since, so the op's ready point moves past that work
@@ -253,22 +277,25 @@ bool poll(Handle h) {
   return done.value();
 }
 
+torch::Tensor allocated_result(const TorchOpState& state) {
+  const torch::Tensor& output = *state.allocated_output;
+  if (output.device() == state.result_device)
+    return output;
+  // Host-staged: queued on the caller's current stream, from page-locked memory (see
+  // allocate_output_later) that outlives the copy as in host_contiguous.
+  return output.to(state.result_device, output.scalar_type(), /*non_blocking=*/kAsyncStaging);
+}
+
 torch::Tensor synchronize(Handle h) {
   TorchOpState state = wait_for_state(h);
-  if (state.allocated_output) {
-    return state.result_device.is_cpu() ? *state.allocated_output
-                                        : state.allocated_output->to(state.result_device);
-  }
+  if (state.allocated_output)
+    return allocated_result(state);
   if (!state.copy_back_to.defined())
     return state.output;
   if (!state.copy_back_to.is_same(state.output)) {
-#if HVD_TORCH_CUDA_PLANE
-    // Queued on the caller's current stream, as the staging copy was; the page-locked block
-    // outlives the copy as above.
-    state.copy_back_to.copy_(state.output, /*non_blocking=*/state.output.is_pinned());
-#else
-    state.copy_back_to.copy_(state.output);
-#endif
+    // Host-staged: as above, from page-locked memory (output_for, host_contiguous).
+    state.copy_back_to.copy_(state.output,
+                             /*non_blocking=*/kAsyncStaging && state.copy_back_to.is_cuda());
   }
   return state.copy_back_to;
 }

@@ -77,9 +77,13 @@ TensorTableEntry entry_for(const torch::Tensor& input, OpType op, DataType dtype
 // An entry reading `input` once it is ready.
 TensorTableEntry entry_for(const HostInput& input, OpType op, DataType dtype,
                            const std::string& name);
-// Sets entry.allocate_output to allocate, with `options`, into state->allocated_output.
-void allocate_output_later(TensorTableEntry* entry, TorchOpState* state,
-                           const torch::TensorOptions& options);
+// Sets entry.allocate_output to allocate, like `input`, into state->allocated_output, which
+// is handed back on `result_device` (allocated_result).
+void allocate_output_later(TensorTableEntry* entry, TorchOpState* state, const torch::Tensor& input,
+                           torch::Device result_device);
+// state.allocated_output on state.result_device (for a host-staged op, copied there on the
+// caller's current stream).
+torch::Tensor allocated_result(const TorchOpState& state);
 
 // Queues the entry; `state` stays alive until synchronize(handle).
 Handle submit(TensorTableEntry entry, TorchOpState state, const char* caller,

@@ -1,5 +1,7 @@
 // The collectives on torch::Tensor: each checks its arguments locally, queues an entry for
 // the background thread, and (blocking forms) waits for it.
+#include <tuple>
+
 #include "torch_adapter.h"
 
 namespace hvd {
@@ -169,8 +171,7 @@ Handle allgather_async(const torch::Tensor& t, const std::string& name) {
   if (on_device)
     set_on_device(&entry, input);  // the output is allocated on input's device, below
   TorchOpState state;
-  allocate_output_later(&entry, &state, input.options());
-  state.result_device = t.device();
+  allocate_output_later(&entry, &state, input, t.device());
   state.input = input;
   return submit(std::move(entry), std::move(state), caller, name);
 }
@@ -230,9 +231,11 @@ std::vector<torch::Tensor> grouped_allreduce(const std::vector<torch::Tensor>& t
       set_on_device(&entry, input);
     entry.reduce_op = op;
     TorchOpState state;
-    state.output = torch::empty_like(input, torch::MemoryFormat::Contiguous);
-    if (!ts[i].is_cpu() && !on_device)
-      state.copy_back_to = torch::empty_like(ts[i], torch::MemoryFormat::Contiguous);
+    if (on_device) {
+      state.output = torch::empty_like(input, torch::MemoryFormat::Contiguous);
+    } else {
+      std::tie(state.output, state.copy_back_to) = output_for(ts[i]);  // as allreduce_async
+    }
     entry.output = state.output.data_ptr();
     state.input = input;
     entries.push_back(std::move(entry));
@@ -284,7 +287,7 @@ std::pair<torch::Tensor, torch::Tensor> alltoall(const torch::Tensor& t,
                         as_int64.data_ptr<int64_t>() + as_int64.numel());
   }
   TorchOpState state;
-  allocate_output_later(&entry, &state, input.options());
+  allocate_output_later(&entry, &state, input, t.device());
   auto received = std::make_shared<std::vector<std::int64_t>>();
   entry.set_received_splits = [received](const std::vector<std::int64_t>& rows) {
     *received = rows;
@@ -294,7 +297,7 @@ std::pair<torch::Tensor, torch::Tensor> alltoall(const torch::Tensor& t,
   TorchOpState done = wait_for_state(submit(std::move(entry), std::move(state), caller, name));
   torch::Tensor received_splits =
       torch::tensor(*done.received_splits, torch::TensorOptions().dtype(torch::kInt64));
-  return {done.allocated_output->to(t.device()), received_splits};
+  return {allocated_result(done), received_splits};
 }
 
 torch::Tensor reducescatter(const torch::Tensor& t, ReduceOp op, const std::string& name) {
@@ -313,8 +316,7 @@ torch::Tensor reducescatter(const torch::Tensor& t, ReduceOp op, const std::stri
     set_on_device(&entry, input);  // the output is allocated on input's device
   entry.reduce_op = op;
   TorchOpState state;
-  allocate_output_later(&entry, &state, input.options());
-  state.result_device = t.device();
+  allocate_output_later(&entry, &state, input, t.device());
   state.input = input;
   return synchronize(submit(std::move(entry), std::move(state), caller, name));
 }

@@ -551,7 +551,7 @@ TEST(DeviceAlltoall, UnevenEvenAndEmptySplitsEveryDtypeAfterTheReadyEvent) {
 // ready event, and the background thread waits for it before reading the input.
 TEST(DeviceStaged, HostOpsReadAStagedInputOnlyOnceItsReadyEventHasHappened) {
   // The staging copies run on the user's stream 200 ms after the ops are queued; an op that
-  // did not wait would read the -1s there now. The two float32 allreduces fuse.
+  // did not wait would read the -1s there now. The two float32 allreduces may fuse.
   const int size = hvd::size(), rank = hvd::rank();
   const auto device_calls_before = simulated_device().allreduce_calls.load() +
                                    simulated_device().broadcast_calls.load() +
