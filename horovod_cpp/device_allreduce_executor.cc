@@ -135,7 +135,14 @@ Status DeviceAllreduceExecutor::unpack(const char* buffer,
     copies.push_back(DeviceCopy{buffer + offset, entry.output, entry.num_elements()});
     offset += entry.byte_size();
   }
-  return plane_->scaled_copies(copies, dtype, postscale);
+  if (!writes_overlap(copies, element_size_bytes(dtype)))
+    return plane_->scaled_copies(copies, dtype, postscale);
+  // Outputs the caller aliased (in-place ops on overlapping views of one tensor, say): a batch
+  // runs its copies in any order, so these go one by one, in response order, and the last one
+  // wins, as on the host path.
+  for (const DeviceCopy& copy : copies)
+    HVD_RETURN_IF_ERROR(plane_->scaled_copy(copy.src, copy.dst, copy.count, dtype, postscale));
+  return Status::ok();
 }
 
 Status DeviceAllreduceExecutor::reduce(const void* input, void* output, std::int64_t count,

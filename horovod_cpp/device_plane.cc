@@ -1,5 +1,9 @@
 #include "horovod_cpp/device_plane.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
 #include "horovod_cpp/mutex.h"
 
 namespace hvd {
@@ -15,6 +19,24 @@ FactorySlot& slot() {
 }
 
 }  // namespace
+
+bool writes_overlap(const std::vector<DeviceCopy>& copies, std::int64_t element_bytes) {
+  std::vector<std::pair<std::uintptr_t, std::uintptr_t>> written;  // [begin, end)
+  written.reserve(copies.size());
+  for (const DeviceCopy& copy : copies) {
+    if (copy.count == 0)
+      continue;
+    const auto begin = reinterpret_cast<std::uintptr_t>(copy.dst);
+    written.emplace_back(begin, begin + static_cast<std::uintptr_t>(copy.count * element_bytes));
+  }
+  // Sorted by where they begin, any overlap shows between neighbours.
+  std::sort(written.begin(), written.end());
+  for (size_t i = 1; i < written.size(); ++i) {
+    if (written[i].first < written[i - 1].second)
+      return true;
+  }
+  return false;
+}
 
 Status check_on_plane(const DevicePlane& plane, bool on_device, int device,
                       const std::string& what) {

@@ -43,6 +43,9 @@ struct DeviceCopy {
   void* dst = nullptr;
   std::int64_t count = 0;
 };
+// Whether two of `copies` write overlapping memory (elements of `element_bytes`), which one
+// batch (DevicePlane::scaled_copies) must not.
+bool writes_overlap(const std::vector<DeviceCopy>& copies, std::int64_t element_bytes);
 
 class DevicePlane {
  public:

@@ -154,6 +154,26 @@ class SimulatedPlane : public hvd::DevicePlane {
   hvd::Status scaled_copies(const std::vector<hvd::DeviceCopy>& copies, hvd::DataType dtype,
                             double factor) override {
     ++simulated_device().batched_copy_calls;
+    // The contract a GPU's batch needs (it runs the copies in any order, at once), checked
+    // here pair by pair, since this device runs them in order and would hide a breach.
+    const std::int64_t bytes = hvd::element_size_bytes(dtype);
+    const auto overlaps = [bytes](const void* a, std::int64_t a_count, const void* b,
+                                  std::int64_t b_count) {
+      const auto* a_begin = static_cast<const char*>(a);
+      const auto* b_begin = static_cast<const char*>(b);
+      return a_count > 0 && b_count > 0 && a_begin < b_begin + b_count * bytes &&
+             b_begin < a_begin + a_count * bytes;
+    };
+    for (size_t i = 0; i < copies.size(); ++i) {
+      for (size_t j = 0; j < copies.size(); ++j) {
+        if (i != j && (overlaps(copies[i].dst, copies[i].count, copies[j].dst, copies[j].count) ||
+                       overlaps(copies[i].dst, copies[i].count, copies[j].src, copies[j].count))) {
+          return hvd::Status::error("simulated device: copy " + std::to_string(i) +
+                                    " of a batch writes memory that copy " + std::to_string(j) +
+                                    " also reads or writes");
+        }
+      }
+    }
     enqueue([=] {
       for (const hvd::DeviceCopy& copy : copies)
         hvd::scaled_copy(copy.src, copy.dst, copy.count, dtype, factor);
