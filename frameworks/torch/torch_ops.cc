@@ -57,6 +57,12 @@ Handle enqueue_allreduce_on_device(const torch::Tensor& input, torch::Tensor out
   return submit(std::move(entry), std::move(state), caller, args.name);
 }
 
+// What an op on `t` reads: t's contiguous self on the GPU data plane (where the entry's ready
+// event is set_on_device's), else host_contiguous(t).
+HostInput op_input(const torch::Tensor& t, bool on_device) {
+  return on_device ? HostInput{t.contiguous(), nullptr} : host_contiguous(t);
+}
+
 // Writes into `target` when it is a contiguous CPU tensor, else into a contiguous host copy
 // that synchronize() copies back: the shared shape of every in-place op.
 Handle enqueue_in_place(torch::Tensor& target, const char* caller,
@@ -164,9 +170,9 @@ Handle allgather_async(const torch::Tensor& t, const std::string& name) {
     fail(std::string(caller) + ": a scalar has no dim 0 to gather; reshape to [1]");
   const DataType dtype = to_data_type(t, caller);
   const bool on_device = on_device_plane(t, caller);
-  const HostInput staged = on_device ? HostInput{t.contiguous(), nullptr} : host_contiguous(t);
-  const torch::Tensor& input = staged.tensor;
-  TensorTableEntry entry = entry_for(staged, OpType::Allgather, dtype, name);
+  const HostInput read = op_input(t, on_device);
+  const torch::Tensor& input = read.tensor;
+  TensorTableEntry entry = entry_for(read, OpType::Allgather, dtype, name);
   entry.device = device_index(t);
   if (on_device)
     set_on_device(&entry, input);  // the output is allocated on input's device, below
@@ -222,10 +228,9 @@ std::vector<torch::Tensor> grouped_allreduce(const std::vector<torch::Tensor>& t
     const DataType dtype = to_data_type(ts[i], member_caller.c_str());
     check_reducible(dtype, member_caller.c_str());
     const bool on_device = on_device_plane(ts[i], member_caller.c_str());
-    const HostInput staged =
-        on_device ? HostInput{ts[i].contiguous(), nullptr} : host_contiguous(ts[i]);
-    const torch::Tensor& input = staged.tensor;
-    TensorTableEntry entry = entry_for(staged, OpType::Allreduce, dtype, "");
+    const HostInput read = op_input(ts[i], on_device);
+    const torch::Tensor& input = read.tensor;
+    TensorTableEntry entry = entry_for(read, OpType::Allreduce, dtype, "");
     entry.device = device_index(ts[i]);
     if (on_device)
       set_on_device(&entry, input);
@@ -270,9 +275,9 @@ std::pair<torch::Tensor, torch::Tensor> alltoall(const torch::Tensor& t,
     fail(std::string(caller) + ": a scalar has no dim 0 to split; reshape to [1]");
   const DataType dtype = to_data_type(t, caller);
   const bool on_device = on_device_plane(t, caller);
-  const HostInput staged = on_device ? HostInput{t.contiguous(), nullptr} : host_contiguous(t);
-  const torch::Tensor& input = staged.tensor;
-  TensorTableEntry entry = entry_for(staged, OpType::Alltoall, dtype, name);
+  const HostInput read = op_input(t, on_device);
+  const torch::Tensor& input = read.tensor;
+  TensorTableEntry entry = entry_for(read, OpType::Alltoall, dtype, name);
   entry.device = device_index(t);
   if (on_device)
     set_on_device(&entry, input);  // the output is allocated on input's device
@@ -308,9 +313,9 @@ torch::Tensor reducescatter(const torch::Tensor& t, ReduceOp op, const std::stri
   const DataType dtype = to_data_type(t, caller);
   check_reducible(dtype, caller);
   const bool on_device = on_device_plane(t, caller);
-  const HostInput staged = on_device ? HostInput{t.contiguous(), nullptr} : host_contiguous(t);
-  const torch::Tensor& input = staged.tensor;
-  TensorTableEntry entry = entry_for(staged, OpType::Reducescatter, dtype, name);
+  const HostInput read = op_input(t, on_device);
+  const torch::Tensor& input = read.tensor;
+  TensorTableEntry entry = entry_for(read, OpType::Reducescatter, dtype, name);
   entry.device = device_index(t);
   if (on_device)
     set_on_device(&entry, input);  // the output is allocated on input's device
