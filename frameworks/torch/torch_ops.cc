@@ -23,7 +23,6 @@ struct AllreduceArgs {
 Handle enqueue_allreduce(const HostInput& input, torch::Tensor output, torch::Tensor copy_back_to,
                          const AllreduceArgs& args, const char* caller) {
   const DataType dtype = to_data_type(input.tensor, caller);
-  check_reducible(dtype, caller);
   TensorTableEntry entry = entry_for(input, OpType::Allreduce, dtype, args.name);
   entry.device = device_index(copy_back_to.defined() ? copy_back_to : input.tensor);
   entry.reduce_op = args.op;
@@ -43,7 +42,6 @@ Handle enqueue_allreduce_on_device(const torch::Tensor& input, torch::Tensor out
                                    torch::Tensor copy_back_to, const AllreduceArgs& args,
                                    const char* caller) {
   const DataType dtype = to_data_type(input, caller);
-  check_reducible(dtype, caller);
   TensorTableEntry entry = entry_for(input, OpType::Allreduce, dtype, args.name);
   set_on_device(&entry, input);  // after contiguous(): the event covers that copy too
   entry.reduce_op = args.op;
@@ -91,7 +89,6 @@ void check_root_rank(int root_rank, const char* caller) {
 Handle enqueue_broadcast(const HostInput& input, torch::Tensor output, torch::Tensor copy_back_to,
                          int root_rank, const std::string& name, const char* caller) {
   const DataType dtype = to_data_type(input.tensor, caller);
-  check_root_rank(root_rank, caller);
   TensorTableEntry entry = entry_for(input, OpType::Broadcast, dtype, name);
   entry.device = device_index(copy_back_to.defined() ? copy_back_to : input.tensor);
   entry.root_rank = root_rank;
@@ -108,7 +105,6 @@ Handle enqueue_broadcast_on_device(const torch::Tensor& input, torch::Tensor out
                                    torch::Tensor copy_back_to, int root_rank,
                                    const std::string& name, const char* caller) {
   const DataType dtype = to_data_type(input, caller);
-  check_root_rank(root_rank, caller);
   TensorTableEntry entry = entry_for(input, OpType::Broadcast, dtype, name);
   set_on_device(&entry, input);
   entry.root_rank = root_rank;
@@ -126,6 +122,7 @@ Handle allreduce_async(const torch::Tensor& t, ReduceOp op, const std::string& n
                        double prescale_factor, double postscale_factor) {
   const char* caller = "hvd::allreduce_async()";
   check_tensor(t, caller);
+  check_reducible(to_data_type(t, caller), caller);  // before any copy is queued
   if (on_device_plane(t, caller)) {
     torch::Tensor input = t.contiguous();
     return enqueue_allreduce_on_device(
@@ -141,6 +138,7 @@ Handle allreduce_async_(torch::Tensor& t, ReduceOp op, const std::string& name,
                         double prescale_factor, double postscale_factor) {
   const char* caller = "hvd::allreduce_async_()";
   check_tensor(t, caller);
+  check_reducible(to_data_type(t, caller), caller);  // before any copy is queued
   if (on_device_plane(t, caller)) {
     torch::Tensor work = t.contiguous();  // t itself when it is contiguous
     return enqueue_allreduce_on_device(work, work, t, {op, name, prescale_factor, postscale_factor},
@@ -189,6 +187,8 @@ torch::Tensor allgather(const torch::Tensor& t, const std::string& name) {
 Handle broadcast_async_(torch::Tensor& t, int root_rank, const std::string& name) {
   const char* caller = "hvd::broadcast_async_()";
   check_tensor(t, caller);
+  (void)to_data_type(t, caller);  // throws for an unsupported dtype, before any copy is queued
+  check_root_rank(root_rank, caller);
   if (on_device_plane(t, caller)) {
     torch::Tensor work = t.contiguous();  // t itself when it is contiguous
     return enqueue_broadcast_on_device(work, work, t, root_rank, name, caller);
@@ -206,6 +206,8 @@ torch::Tensor& broadcast_(torch::Tensor& t, int root_rank, const std::string& na
 torch::Tensor broadcast(const torch::Tensor& t, int root_rank, const std::string& name) {
   const char* caller = "hvd::broadcast()";
   check_tensor(t, caller);
+  (void)to_data_type(t, caller);  // throws for an unsupported dtype, before any copy is queued
+  check_root_rank(root_rank, caller);
   if (on_device_plane(t, caller)) {
     torch::Tensor input = t.contiguous();
     return synchronize(enqueue_broadcast_on_device(
