@@ -233,6 +233,12 @@ TEST(AllreduceTest, NameAlreadyInFlightIsRejectedAtOnce) {
 TEST(AllreduceTest, BadArgumentsFailLocallyOnEveryRank) {
   expect_error([] { hvd::allreduce(torch::ones({2}, torch::kBool), ReduceOp::Sum, "b"); },
                {"bool"});
+  expect_error(
+      [] {
+        torch::Tensor flags = torch::ones({2, 3}, torch::kBool).t();  // non-contiguous too
+        hvd::allreduce_(flags, ReduceOp::Sum, "b_");
+      },
+      {"hvd::allreduce_async_()", "bool"});
   expect_error([] { hvd::allreduce(torch::ones({2}, torch::kInt16), ReduceOp::Sum, "s"); },
                {"dtype", "not supported"});
   expect_error([] { hvd::allreduce(torch::Tensor(), ReduceOp::Sum, "u"); }, {"undefined"});
