@@ -200,6 +200,8 @@ Status CudaDevicePlane::scaled_copies(const std::vector<DeviceCopy>& copies, Dat
 
 Status CudaDevicePlane::allreduce(const void* send, void* recv, std::int64_t count, DataType dtype,
                                   ReduceOp op) {
+  if (count == 0)
+    return Status::ok();  // as for every collective here: every rank skips it
   MutexLock lock(&nccl_->mu);
   return nccl_->communicator->allreduce(send, recv, static_cast<std::size_t>(count), dtype, op,
                                         /*premultiply=*/1.0, stream_);

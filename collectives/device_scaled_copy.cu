@@ -95,6 +95,7 @@ cudaError_t launch_batch(const CopyBatch& batch, int n, std::int64_t max_count, 
   const std::int64_t per_copy = std::max<std::int64_t>(1, kMaxBlocks / n);
   const std::int64_t blocks = std::max<std::int64_t>(
       1, std::min<std::int64_t>((max_count + kThreads - 1) / kThreads, per_copy));
+  (void)cudaGetLastError();  // an earlier failure on this thread is not this launch's
   batched_scaled_copy_kernel<T, kScaled>
       <<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(n)), kThreads, 0, stream>>>(
           batch, factor, range_of<T>());
@@ -148,6 +149,7 @@ cudaError_t launch(const void* src, void* dst, std::int64_t count, double factor
                    cudaStream_t stream) {
   const Range range = range_of<T>();
   const std::int64_t blocks = std::min<std::int64_t>((count + kThreads - 1) / kThreads, kMaxBlocks);
+  (void)cudaGetLastError();  // as in launch_batch
   scaled_copy_kernel<T><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(
       static_cast<const T*>(src), static_cast<T*>(dst), count, factor, range);
   return cudaGetLastError();

@@ -1,6 +1,9 @@
 // scaled_copy (scaled_copy.h) on a CUDA device: dst[i] = src[i] * factor for `count` elements,
 // queued on `stream`, rounding as the host does (integers truncated toward zero and clamped
-// to the type's range, NaN to 0; 16-bit floats in float). src may equal dst.
+// to the type's range, NaN to 0; 16-bit floats in float), but for the bits of a scaled 16-bit
+// NaN: CUDA's conversions give the canonical NaN where the host keeps sign and payload. src may
+// equal dst. Bool is never scaled (cudaErrorInvalidValue for a factor other than 1; nothing
+// scales bool tensors: they cannot be reduced).
 // Only compiled with HOROVOD_CPP_WITH_CUDA.
 #pragma once
 

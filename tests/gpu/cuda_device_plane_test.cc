@@ -28,6 +28,12 @@ namespace {
 std::unique_ptr<MpiContext> g_mpi;
 
 // Polls until the plane's queued work has run; fails the test on an error or after 60 s.
+// Setup written with cudaMemset or from pageable memory may still be in flight on the legacy
+// default stream, which the plane's non-blocking stream does not wait for.
+void settle_setup() {
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+}
+
 void finish(DevicePlane& plane) {
   CompletionFinalizer::Poll poll = plane.completion();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -97,7 +103,9 @@ std::vector<unsigned char> host_values(DataType dtype, size_t n) {
 TEST(CudaDevicePlane, ScaledCopyMatchesTheHostBitForBit) {
   auto plane = make_plane();
   ASSERT_NE(plane, nullptr);
-  const size_t n = 100003;  // more than one block per thread of the grid-stride loop
+  // More elements than one pass of the grid-stride loop covers (its grid is capped at 4096
+  // blocks of 256 threads), so the loop goes round.
+  const size_t n = (size_t{1} << 20) + 100003;
   for (DataType dtype :
        {DataType::UInt8, DataType::Int8, DataType::Int32, DataType::Int64, DataType::Float16,
         DataType::BFloat16, DataType::Float32, DataType::Float64}) {
@@ -107,6 +115,7 @@ TEST(CudaDevicePlane, ScaledCopyMatchesTheHostBitForBit) {
       scaled_copy(in.data(), want.data(), static_cast<std::int64_t>(n), dtype, factor);
       DeviceBytes src(in.size()), dst(in.size());
       ASSERT_EQ(cudaMemcpy(src.ptr, in.data(), in.size(), cudaMemcpyHostToDevice), cudaSuccess);
+      settle_setup();
       ASSERT_TRUE(plane->scaled_copy(src.ptr, dst.ptr, static_cast<std::int64_t>(n), dtype, factor)
                       .is_ok());
       finish(*plane);
@@ -145,6 +154,7 @@ TEST(CudaDevicePlane, BatchedScaledCopiesMatchTheHostBitForBit) {
       ASSERT_EQ(cudaMemcpy(static_cast<char*>(dst.ptr) + last_offset, in.data() + last_offset,
                            counts.back() * width, cudaMemcpyHostToDevice),
                 cudaSuccess);
+      settle_setup();
       std::vector<DeviceCopy> copies;
       size_t offset = 0;
       for (size_t c = 0; c < counts.size(); ++c) {
@@ -179,6 +189,7 @@ TEST(CudaDevicePlane, AllreduceWaitsForTheReadyEventAndZeroedIsZero) {
     host[i] = static_cast<float>(i % 13);
   DeviceBytes input(n * sizeof(float)), output(n * sizeof(float)), later(n * sizeof(float));
   ASSERT_EQ(cudaMemset(input.ptr, 0xff, input.size), cudaSuccess);
+  settle_setup();
   cudaStream_t user = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&user, cudaStreamNonBlocking), cudaSuccess);
   // The input arrives on the user's stream 200 ms from now; only the event orders the plane
@@ -248,6 +259,7 @@ TEST(CudaDevicePlane, AllgatherAndBroadcastOnOneRankMoveTheBytes) {
   DeviceBytes send(bytes.size()), recv(bytes.size());
   ASSERT_EQ(cudaMemcpy(send.ptr, bytes.data(), bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
   ASSERT_EQ(cudaMemset(recv.ptr, 0, recv.size), cudaSuccess);
+  settle_setup();
   ASSERT_TRUE(
       plane->allgather(send.ptr, recv.ptr, {static_cast<std::int64_t>(bytes.size())}).is_ok());
   ASSERT_TRUE(
@@ -268,6 +280,7 @@ TEST(CudaDevicePlane, ReducescatterAndAlltoallOnOneRankKeepTheRanksBlock) {
   ASSERT_EQ(cudaMemcpy(send.ptr, values.data(), bytes, cudaMemcpyHostToDevice), cudaSuccess);
   ASSERT_EQ(cudaMemset(scattered.ptr, 0, bytes), cudaSuccess);
   ASSERT_EQ(cudaMemset(exchanged.ptr, 0, bytes), cudaSuccess);
+  settle_setup();
   const auto count = static_cast<std::int64_t>(values.size());
   // One rank: its block is everything, and the reduction of one contribution is itself.
   ASSERT_TRUE(
@@ -293,6 +306,7 @@ TEST(CudaDevicePlane, HierarchicalStepsOnOneRankRoundTripThroughPageLockedMemory
   const auto count = static_cast<std::int64_t>(values.size());
   DeviceBytes send(bytes), shard(bytes), gathered(bytes);
   ASSERT_EQ(cudaMemcpy(send.ptr, values.data(), bytes, cudaMemcpyHostToDevice), cudaSuccess);
+  settle_setup();
   // The local communicator (of this one rank) is made by the first local call.
   ASSERT_TRUE(
       plane->local_reducescatter(send.ptr, shard.ptr, {count}, DataType::Float64, ReduceOp::Sum)
