@@ -19,6 +19,16 @@ namespace {
 // adapter can record when they have run.
 #if HVD_TORCH_CUDA_PLANE
 constexpr bool kAsyncStaging = true;
+
+// An event recorded on `stream`, on the caller's thread. LibTorch's guard selects the stream's
+// device around it, so the recording finds it selected and leaves it so, and the guard puts
+// the caller's device back its own way (LibTorch 2.x makes no context on a device the thread
+// never used, which cudaSetDevice would).
+StatusOr<std::shared_ptr<const DeviceEvent>> record_ready_event(
+    const c10::cuda::CUDAStream& stream) {
+  const c10::cuda::CUDAGuard on_stream_device(stream.device_index());
+  return record_cuda_ready_event(stream.device_index(), stream.stream());
+}
 #else
 constexpr bool kAsyncStaging = false;
 #endif
@@ -114,8 +124,7 @@ HostInput host_contiguous(const torch::Tensor& t) {
   const c10::cuda::CUDAStream stream = c10::cuda::getCurrentCUDAStream(t.device().index());
   staged.tensor.copy_(t, /*non_blocking=*/true);
   c10::cuda::CUDACachingAllocator::recordStream(t.storage().data_ptr(), stream);
-  StatusOr<std::shared_ptr<const DeviceEvent>> ready =
-      record_cuda_ready_event(stream.device_index(), stream.stream());
+  StatusOr<std::shared_ptr<const DeviceEvent>> ready = record_ready_event(stream);
   throw_if_error(ready.status().with_context("recording the copy out of GPU memory"));
   staged.ready = std::move(ready).value();
 #else
@@ -144,7 +153,7 @@ void set_on_device(TensorTableEntry* entry, const torch::Tensor& t) {
   entry->device = device;
   entry->on_device = true;
   StatusOr<std::shared_ptr<const DeviceEvent>> ready =
-      record_cuda_ready_event(device, c10::cuda::getCurrentCUDAStream(device).stream());
+      record_ready_event(c10::cuda::getCurrentCUDAStream(device));
   throw_if_error(ready.status().with_context("recording the input's ready event"));
   entry->ready = std::move(ready).value();
 #else
