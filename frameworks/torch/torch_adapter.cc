@@ -22,8 +22,8 @@ constexpr bool kAsyncStaging = true;
 
 // An event recorded on `stream`, on the caller's thread. LibTorch's guard selects the stream's
 // device around it, so the recording finds it selected and leaves it so, and the guard puts
-// the caller's device back its own way (LibTorch 2.x makes no context on a device the thread
-// never used, which cudaSetDevice would).
+// the caller's device back its own way (recent LibTorch, with c10::cuda::MaybeSetDevice, makes
+// no context on a device the thread never used, which cudaSetDevice would).
 StatusOr<std::shared_ptr<const DeviceEvent>> record_ready_event(
     const c10::cuda::CUDAStream& stream) {
   const c10::cuda::CUDAGuard on_stream_device(stream.device_index());
