@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config ninja-build
   libopenmpi-dev openmpi-bin
   libtorch-dev
   libcli11-dev
@@ -15,6 +15,7 @@ packages=(
   clang libclang-rt-14-dev
   gnuplot-nox
   iproute2
+  curl xz-utils
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: unit, multi-rank (mpirun, 2-4
-# ranks), the installed-package check, then the same suite under ASan+UBSan, and a short
-# fuzz run of the wire format (10 s per target).
+# ranks), the installed-package check, a compile of the LibTorch code against LibTorch 2.x with
+# CUDA (scripts/check-libtorch2.sh), then the same suite under ASan+UBSan, and a short fuzz run
+# of the wire format (10 s per target).
 #   bash scripts/test.sh            # everything
 #   HVD_SKIP_SANITIZERS=1 bash scripts/test.sh
 set -euo pipefail
@@ -16,6 +17,8 @@ echo "== build (Release) [${SECONDS}s] =="
 hvd_build build -DCMAKE_BUILD_TYPE=Release
 echo "== ctest (Release) [${SECONDS}s] =="
 (cd build && ctest --output-on-failure -j "$HVD_JOBS")
+echo "== LibTorch 2.x compile check [${SECONDS}s] =="
+bash scripts/check-libtorch2.sh
 
 if [[ "${HVD_SKIP_SANITIZERS:-0}" != 1 ]]; then
   echo "== sanitizers [${SECONDS}s] =="

@@ -1,5 +1,6 @@
 // broadcast_parameters and broadcast_optimizer_state: make every rank start from root's model
 // and optimizer state.
+#include <sstream>
 #include <type_traits>
 
 #include "horovod_cpp/torch.h"
@@ -55,13 +56,16 @@ std::unique_ptr<torch::optim::OptimizerParamState> new_state_for(
 
 constexpr size_t kMaxFields = 3;
 
-// LibTorch 1.13 keys optimizer state by the parameter's TensorImpl address as a string; later
-// versions key it by the address itself. Either way the key names this process's tensor.
+// LibTorch 1.13 keys optimizer state by the parameter's TensorImpl address as a string (written
+// by an ostream, as its c10::guts::to_string did; 2.x has no such function); later versions
+// key it by the address itself. Either way the key names this process's tensor.
 template <class State>
 auto state_key(const torch::Tensor& p) {
   using Key = typename std::decay_t<State>::key_type;
   if constexpr (std::is_same_v<Key, std::string>) {
-    return c10::guts::to_string(p.unsafeGetTensorImpl());
+    std::ostringstream address;
+    address << p.unsafeGetTensorImpl();
+    return address.str();
   } else {
     return static_cast<Key>(p.unsafeGetTensorImpl());
   }
