@@ -27,7 +27,8 @@ out=$("$hvdrun" -np 2 "$probe" 2>&1)
 rc=$?
 [[ $rc == 0 ]] || fail "hvdrun -np 2 probe: exit $rc: $out"
 for r in 0 1; do
-  grep -q "^\[1,$r\]<stdout>:topology_probe rank $r/2 local $r/2 cross 0/1 .*: ok$" <<<"$out" ||
+  # Open MPI 4 tags "[1,0]<stdout>:", Open MPI 5 "[1,0]<stdout>: ".
+  grep -q "^\[1,$r\]<stdout>: \?topology_probe rank $r/2 local $r/2 cross 0/1 .*: ok$" <<<"$out" ||
     fail "no tagged ok line from rank $r in: $out"
 done
 out=$("$hvdrun" -np 3 -H localhost:2 --oversubscribe --no-tag-output "$probe" 2>&1) ||

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds this checkout's HEAD (committed work only) against LibTorch 2.x (CPU) and Open MPI 5
+# and runs its tests, inside a Debian trixie chroot made with debootstrap: trixie's
+# libtorch-dev (2.6) needs a newer glibc than this machine's Debian 12, so it cannot be
+# installed here. CUDA and NCCL are bind-mounted from /usr/local/cuda, as CI has them.
+# Not in .ci/run (the chroot, its packages, the build and the tests take ~20 min on 2 cores);
+# scripts/check-libtorch2.sh, which is, compiles the CUDA-tensor branches against LibTorch 2.x
+# with CUDA but links and runs nothing. Needs root.
+#   bash scripts/test-libtorch2-chroot.sh [ctest args...]
+# HVD_CHROOT: where the chroot lives (default /work/chroots/trixie; reused when present).
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+root=${HVD_CHROOT:-/work/chroots/trixie}
+mirror=${HVD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+packages=(build-essential cmake ninja-build pkg-config python3 libtorch-dev libopenmpi-dev
+  openmpi-bin libcli11-dev libgtest-dev zlib1g-dev dataset-fashion-mnist)
+
+if [[ ! -x $root/usr/bin/apt-get ]]; then
+  command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
+  mkdir -p "$(dirname "$root")"
+  debootstrap --variant=minbase --include=ca-certificates trixie "$root" "$mirror"
+fi
+mkdir -p "$root/usr/local/cuda"
+for mount in proc sys dev dev/shm dev/pts usr/local/cuda; do
+  mountpoint -q "$root/$mount" || mount --bind "/$mount" "$root/$mount"
+done
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+chroot "$root" bash -c "export DEBIAN_FRONTEND=noninteractive
+  dpkg-query -W ${packages[*]} >/dev/null 2>&1 ||
+    { apt-get update -q && apt-get install -y -q --no-install-recommends ${packages[*]}; }"
+
+rm -rf "$root/root/hvd"
+git clone -q "$HVD_ROOT" "$root/root/hvd"
+echo "== LibTorch $(chroot "$root" dpkg-query -W -f='${Version}' libtorch-dev), $(chroot "$root" mpirun --version | head -1)"
+chroot "$root" bash -c "cd /root/hvd && source scripts/common.sh && HVD_JOBS=$HVD_JOBS &&
+  hvd_build build -DCMAKE_BUILD_TYPE=Release && cd build &&
+  ctest --output-on-failure -j $HVD_JOBS $*"
