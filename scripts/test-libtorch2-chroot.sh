@@ -13,7 +13,7 @@ source "$(dirname "$0")/common.sh"
 root=${HVD_CHROOT:-/work/chroots/trixie}
 mirror=${HVD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 packages=(build-essential cmake ninja-build pkg-config python3 libtorch-dev libopenmpi-dev
-  openmpi-bin libcli11-dev libgtest-dev zlib1g-dev dataset-fashion-mnist)
+  openmpi-bin libcli11-dev libgtest-dev zlib1g-dev dataset-fashion-mnist iproute2)
 
 if [[ ! -x $root/usr/bin/apt-get ]]; then
   command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
@@ -32,6 +32,9 @@ chroot "$root" bash -c "export DEBIAN_FRONTEND=noninteractive
 rm -rf "$root/root/hvd"
 git clone -q "$HVD_ROOT" "$root/root/hvd"
 echo "== LibTorch $(chroot "$root" dpkg-query -W -f='${Version}' libtorch-dev), $(chroot "$root" mpirun --version | head -1)"
-chroot "$root" bash -c "cd /root/hvd && source scripts/common.sh && HVD_JOBS=$HVD_JOBS &&
-  hvd_build build -DCMAKE_BUILD_TYPE=Release && cd build &&
-  ctest --output-on-failure -j $HVD_JOBS $*"
+# In a mount namespace of its own where the chroot's / is a mount point, so that `ip netns
+# exec` (launcher.multihost_netns) can remount it.
+unshare -m --propagation private bash -c "mount --rbind '$root' '$root' && chroot '$root' bash -c \
+  'cd /root/hvd && source scripts/common.sh && HVD_JOBS=$HVD_JOBS &&
+   hvd_build build -DCMAKE_BUILD_TYPE=Release && cd build &&
+   ctest --output-on-failure -j $HVD_JOBS $*'"
