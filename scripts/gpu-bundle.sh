@@ -26,4 +26,25 @@ find "$out/usr" -type f \( -name '*.so*' -o -perm -u+x \) -print0 |
   grep -v -E '/(libc|libm|libz|libpthread|libdl|librt|libgcc_s|libstdc\+\+|ld-linux-x86-64)\.so' |
   grep -v -E '/(libmpi|libopen-|liboshmem|libpmix|libmca_common|libompitrace)' |
   while read -r lib; do cp -L "$lib" "$out/extra-lib/"; done
-echo "gpu-bundle: $(du -sh "$out" | cut -f1) in $out; carry .gpu-deps to the GPU machine"
+# The GPU machine's glibc may be older than Debian 12's 2.36 (Ubuntu 22.04 has 2.35). Of all the
+# above, only libevent asks for 2.36 (arc4random); Debian 11's build of the same libevent
+# version asks for less, so it replaces ours where the archive still has it.
+old_libevent=(libevent-core-2.1-7 libevent-pthreads-2.1-7)
+mirror=${HVD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+if curl -fsS --max-time 120 "$mirror/dists/bullseye/main/binary-amd64/Packages.xz" |
+  xz -d >"$work/Packages.bullseye"; then
+  for package in "${old_libevent[@]}"; do
+    path=$(awk -v p="$package" '$0 == "Package: " p {found = 1}
+                                 found && /^Filename:/ {print $2; exit}' "$work/Packages.bullseye")
+    curl -fsS --max-time 120 -o "$work/old.deb" "$mirror/$path"
+    dpkg-deb -x "$work/old.deb" "$work/old"
+  done
+  cp -L "$work"/old/usr/lib/x86_64-linux-gnu/libevent_{core,pthreads}-2.1.so.7 "$out/extra-lib/"
+else
+  echo "gpu-bundle: no Debian 11 libevent; the bundle needs glibc 2.36"
+fi
+# The newest glibc symbol version anything in the bundle asks for: the GPU machine needs it.
+glibc=$({ find "$out" -type f \( -name '*.so*' -o -perm -u+x \) -exec objdump -T {} + 2>/dev/null ||
+  true; } | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
+echo "$glibc" >"$out/needs-glibc"
+echo "gpu-bundle: $(du -sh "$out" | cut -f1) in $out, needing $glibc or newer; carry .gpu-deps to the GPU machine"

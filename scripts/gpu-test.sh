@@ -24,6 +24,13 @@ if [[ ${HVD_GPU_USE_BUNDLE:-0} == 1 ]] || ! command -v mpirun >/dev/null; then
     echo "gpu-test: no mpirun here and no bundle at $deps (run scripts/gpu-bundle.sh and carry it)"
     exit 1
   }
+  need=$(sed 's/^GLIBC_//' "$deps/needs-glibc" 2>/dev/null || true)
+  have=$(getconf GNU_LIBC_VERSION | awk '{print $2}')
+  if [[ -n $need && $(printf '%s\n' "$need" "$have" | sort -V | head -1) != "$need" ]]; then
+    echo "gpu-test: the bundle in $deps needs glibc $need; this machine has $have"
+    exit 1
+  fi
+  echo "== Open MPI from $deps (needs glibc ${need:-?}; this machine has $have)"
   export OPAL_PREFIX=$deps/usr
   export PATH=$deps/usr/bin:$PATH
   export LD_LIBRARY_PATH=$deps/usr/lib/x86_64-linux-gnu/openmpi/lib:$deps/usr/lib/x86_64-linux-gnu:$deps/extra-lib:${LD_LIBRARY_PATH:-}
