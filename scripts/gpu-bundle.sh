@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Packs what the GPU machine lacks for scripts/gpu-test.sh into .gpu-deps/ (git-ignored): Debian's
 # Open MPI 4.1 (relocated at run time with OPAL_PREFIX), GoogleTest, CLI11 and zlib's headers
-# (the examples), unpacked from
-# their .deb files, plus the shared libraries Open MPI needs beyond glibc and zlib. Run it
-# here (it downloads with apt-get), then carry .gpu-deps to the GPU machine (about 35 MB).
+# (the examples), unpacked from their .deb files, plus the shared libraries Open MPI needs
+# beyond glibc and zlib. Run it here (it downloads with apt-get), then carry .gpu-deps to the
+# GPU machine (about 35 MB). .gpu-deps/needs-glibc names the oldest glibc it runs on.
 #   bash scripts/gpu-bundle.sh
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
