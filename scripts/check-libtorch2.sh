@@ -29,7 +29,7 @@ fetch_headers() {
   curl -fsS --max-time 300 -o "$work/libtorch-cuda-dev.deb" "$mirror/$path" || return 1
   rm -rf "$work/root"
   dpkg-deb -x "$work/libtorch-cuda-dev.deb" "$work/root"
-  echo "check-libtorch2: using $(basename "$path")"
+  basename "$path" >"$work/package"
 }
 if [[ ! -e $headers/torch/csrc/api/include/torch/torch.h ]] && ! fetch_headers; then
   echo "check-libtorch2: SKIPPED: could not download libtorch-cuda-dev from $mirror"
@@ -101,6 +101,6 @@ EOF
   echo "check-libtorch2: found no translation unit that includes LibTorch"
   exit 1
 }
-echo "check-libtorch2: compiling ${#objects[@]} translation units against $(ls "$work"/*.deb 2>/dev/null | xargs -r basename)"
+echo "check-libtorch2: compiling ${#objects[@]} translation units against $(cat "$work/package")"
 ninja -C "$build" -k 0 -j "$HVD_JOBS" "${objects[@]}"
 echo "check-libtorch2: all ${#objects[@]} compiled against LibTorch 2.x with CUDA"
