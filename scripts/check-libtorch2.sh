@@ -101,6 +101,6 @@ EOF
   echo "check-libtorch2: found no translation unit that includes LibTorch"
   exit 1
 }
-echo "check-libtorch2: compiling ${#objects[@]} translation units against $(cat "$work/package")"
+echo "check-libtorch2: compiling ${#objects[@]} translation units against $(cat "$work/package" 2>/dev/null || echo "$headers")"
 ninja -C "$build" -k 0 -j "$HVD_JOBS" "${objects[@]}"
 echo "check-libtorch2: all ${#objects[@]} compiled against LibTorch 2.x with CUDA"
