@@ -1,46 +1,105 @@
 #!/usr/bin/env bash
-# Compiles, without linking or running, the translation units that include LibTorch against
-# LibTorch 2.x with CUDA: Debian trixie's libtorch-cuda-dev headers (2.6), unpacked into
-# build-libtorch2/ (no install; trixie's libraries need a newer glibc than ours). The project is
-# configured as a GPU machine with PyTorch configures it, so the CUDA-plane branches compile
-# too. Debian's LibTorch 1.13 builds everything else; this keeps the 2.x build from rotting
-# between GPU sessions. A download that fails is reported and skipped, unless
-# HVD_REQUIRE_LIBTORCH2=1.
-#   bash scripts/check-libtorch2.sh          # what the GPU machine builds, and the examples
-#   bash scripts/check-libtorch2.sh --all    # every translation unit that sees LibTorch
+# Compiles, without linking or running, the translation units that include LibTorch against two
+# LibTorch 2.x header sets from Debian, unpacked into build-libtorch2/ (no install: their
+# libraries need a newer glibc than ours):
+#   cuda:   trixie's libtorch-cuda-dev (2.6), a CUDA build of LibTorch;
+#   newest: unstable's libtorch-dev (2.14 when written), a CPU build that ships c10's CUDA headers.
+# GPU machines have a PyTorch between the two (2.11). Each time the project is configured as a
+# GPU machine with PyTorch configures it (a headers-only stand-in for TorchConfig.cmake, the
+# CUDA-tensor branches on). Debian's LibTorch 1.13 builds and tests everything else; this keeps
+# the 2.x build from rotting between GPU sessions. A download that fails is reported and
+# skipped, unless HVD_REQUIRE_LIBTORCH2=1.
+#   bash scripts/check-libtorch2.sh        # newest: what gpu-test.sh builds, and the examples;
+#                                          # cuda: the files that use LibTorch's CUDA API
+#   bash scripts/check-libtorch2.sh --all  # both: every translation unit that sees LibTorch
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$HVD_ROOT"
 work=${HVD_LIBTORCH2_DIR:-$HVD_ROOT/build-libtorch2}
 mirror=${HVD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-headers=$work/root/usr/include
-mkdir -p "$work"
+scope=${1:-}
+failed=()
 
-fetch_headers() {
-  local index=$work/Packages.contrib path
-  curl -fsS --max-time 120 "$mirror/dists/trixie/contrib/binary-amd64/Packages.xz" |
+# fetch <dir> <suite> <component> <package>: the newest build of <package> in that suite,
+# checked against the index's SHA256 and unpacked into <dir>/root.
+fetch() {
+  local dir=$1 suite=$2 component=$3 package=$4 index=$1/Packages path sha256
+  curl -fsS --max-time 120 "$mirror/dists/$suite/$component/binary-amd64/Packages.xz" |
     xz -d >"$index" || return 1
-  path=$(awk '$0 == "Package: libtorch-cuda-dev" {found = 1}
-              found && /^Filename:/ {print $2; exit}' "$index")
+  read -r path sha256 < <(awk -v p="$package" '$0 == "Package: " p {found = 1}
+      found && /^Filename:/ {path = $2} found && /^SHA256:/ {sum = $2}
+      found && /^$/ {exit} END {print path, sum}' "$index")
   [[ -n $path ]] || {
-    echo "check-libtorch2: trixie contrib lists no libtorch-cuda-dev"
+    echo "check-libtorch2: $suite/$component lists no $package"
     return 1
   }
-  curl -fsS --max-time 300 -o "$work/libtorch-cuda-dev.deb" "$mirror/$path" || return 1
-  rm -rf "$work/root"
-  dpkg-deb -x "$work/libtorch-cuda-dev.deb" "$work/root"
-  basename "$path" >"$work/package"
+  curl -fsS --max-time 300 -o "$dir/package.deb" "$mirror/$path" || return 1
+  echo "$sha256  $dir/package.deb" | sha256sum -c --quiet || return 1
+  rm -rf "$dir/root"
+  dpkg-deb -x "$dir/package.deb" "$dir/root"
+  basename "$path" >"$dir/package"
 }
-if [[ ! -e $headers/torch/csrc/api/include/torch/torch.h ]] && ! fetch_headers; then
-  echo "check-libtorch2: SKIPPED: could not download libtorch-cuda-dev from $mirror"
-  [[ ${HVD_REQUIRE_LIBTORCH2:-0} != 1 ]]
-  exit
-fi
 
-# A headers-only stand-in for TorchConfig.cmake: what CMakeLists.txt reads of a CUDA LibTorch.
-mkdir -p "$work/torch-config"
-cat >"$work/torch-config/TorchConfig.cmake" <<EOF
-set(TORCH_INCLUDE_DIRS "$headers" "$headers/torch/csrc/api/include")
+# objects <build> <all|gpu-run|cuda>: the object files whose sources reach a LibTorch header;
+# gpu-run: only those gpu-test.sh builds and the examples; cuda: only those that reach
+# LibTorch's CUDA API.
+objects() {
+  python3 - "$1/compile_commands.json" "$2" <<'EOF'
+import json, os, re, sys
+commands, scope = json.load(open(sys.argv[1])), sys.argv[2]
+gpu_run = ("frameworks/torch/", "tests/gpu/", "examples/")
+include = re.compile(r'#include [<"]([^>"]+)[>"]')
+wanted = (re.compile(r"(c10|ATen)/cuda/|torch/cuda\.h") if scope == "cuda"
+          else re.compile(r"(torch|ATen|c10)/"))
+reaches = {}
+def reaches_wanted(path, roots):
+    if path not in reaches:
+        reaches[path] = False
+        for name in include.findall(open(path, errors="replace").read()):
+            if wanted.match(name):
+                reaches[path] = True
+                break
+            for root in [os.path.dirname(path)] + roots:
+                candidate = os.path.normpath(os.path.join(root, name))
+                if os.path.isfile(candidate) and reaches_wanted(candidate, roots):
+                    reaches[path] = True
+                    break
+            if reaches[path]:
+                break
+    return reaches[path]
+for entry in commands:
+    source = os.path.normpath(os.path.join(entry["directory"], entry["file"]))
+    roots = re.findall(r"-I(\S+)", entry["command"])
+    relative = os.path.relpath(source, os.getcwd())
+    if (scope != "gpu-run" or relative.startswith(gpu_run)) and reaches_wanted(source, roots):
+        print(re.search(r" -o (\S+)", entry["command"]).group(1))
+EOF
+}
+
+# check <name> <suite> <component> <package> <scope>
+check() {
+  local name=$1 suite=$2 component=$3 package=$4 scope=$5
+  local dir=$work/$name
+  local headers=$dir/root/usr/include
+  mkdir -p "$dir"
+  if [[ ! -e $headers/torch/csrc/api/include/torch/torch.h ]] &&
+    ! fetch "$dir" "$suite" "$component" "$package"; then
+    echo "check-libtorch2: $name: SKIPPED: could not download $package ($suite) from $mirror"
+    [[ ${HVD_REQUIRE_LIBTORCH2:-0} != 1 ]] || failed+=("$name (download)")
+    return
+  fi
+  # A CPU build leaves out the one header a CUDA build of c10 generates; it holds one define.
+  local extra=$dir/extra-include
+  mkdir -p "$extra"
+  if [[ ! -e $headers/c10/cuda/impl/cuda_cmake_macros.h ]]; then
+    mkdir -p "$extra/c10/cuda/impl"
+    printf '#pragma once\n#define C10_CUDA_BUILD_SHARED_LIBS\n' \
+      >"$extra/c10/cuda/impl/cuda_cmake_macros.h"
+  fi
+  # A headers-only stand-in for TorchConfig.cmake: what CMakeLists.txt reads of a CUDA LibTorch.
+  mkdir -p "$dir/torch-config"
+  cat >"$dir/torch-config/TorchConfig.cmake" <<EOF
+set(TORCH_INCLUDE_DIRS "$headers" "$headers/torch/csrc/api/include" "$extra")
 set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=1")
 if(NOT TARGET torch)
   add_library(torch INTERFACE IMPORTED)
@@ -53,54 +112,42 @@ set(TORCH_LIBRARIES torch)
 set(TORCH_CUDA_LIBRARIES CUDA::cudart)
 set(Torch_FOUND TRUE)
 EOF
-build=$work/build
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
-  -DTorch_DIR="$work/torch-config" >"$work/configure.log" 2>&1 || {
-  cat "$work/configure.log"
-  exit 1
-}
-grep -q "HOROVOD_CPP_TORCH_CUDA_PLANE_BUILT:INTERNAL=ON" "$build/CMakeCache.txt" || {
-  echo "check-libtorch2: the configure did not turn the CUDA plane on"
-  exit 1
+  local build=$dir/build
+  if ! cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DTorch_DIR="$dir/torch-config" >"$dir/configure.log" 2>&1; then
+    cat "$dir/configure.log"
+    failed+=("$name (configure)")
+    return
+  fi
+  if ! grep -q "HOROVOD_CPP_TORCH_CUDA_PLANE_BUILT:INTERNAL=ON" "$build/CMakeCache.txt"; then
+    echo "check-libtorch2: $name: the configure did not turn the CUDA plane on"
+    failed+=("$name (configure)")
+    return
+  fi
+  local targets
+  mapfile -t targets < <(objects "$build" "$scope")
+  if [[ ${#targets[@]} -eq 0 ]]; then
+    echo "check-libtorch2: $name: found no translation unit that includes LibTorch"
+    failed+=("$name (nothing to compile)")
+    return
+  fi
+  echo "check-libtorch2: $name: compiling ${#targets[@]} translation units against" \
+    "$(cat "$dir/package" 2>/dev/null || echo "$headers")"
+  if ninja -C "$build" -k 0 -j "$HVD_JOBS" "${targets[@]}"; then
+    echo "check-libtorch2: $name: all ${#targets[@]} compiled"
+  else
+    failed+=("$name")
+  fi
 }
 
-# The object files to build: those whose sources reach a LibTorch header.
-mapfile -t objects < <(python3 - "$build/compile_commands.json" "${1:-}" <<'EOF'
-import json, os, re, sys
-commands = json.load(open(sys.argv[1]))
-everything = sys.argv[2] == "--all"
-gpu_run = ("frameworks/torch/", "tests/gpu/", "examples/")
-include = re.compile(r'#include [<"]([^>"]+)[>"]')
-sees_torch = {}
-def reaches_torch(path, roots):
-    if path in sees_torch:
-        return sees_torch[path]
-    sees_torch[path] = False
-    text = open(path, errors="replace").read()
-    for name in include.findall(text):
-        if name.split("/")[0] in ("torch", "ATen", "c10"):
-            sees_torch[path] = True
-            break
-        for root in [os.path.dirname(path)] + roots:
-            candidate = os.path.normpath(os.path.join(root, name))
-            if os.path.isfile(candidate) and reaches_torch(candidate, roots):
-                sees_torch[path] = True
-                break
-        if sees_torch[path]:
-            break
-    return sees_torch[path]
-for entry in commands:
-    source = os.path.normpath(os.path.join(entry["directory"], entry["file"]))
-    roots = re.findall(r"-I(\S+)", entry["command"])
-    relative = os.path.relpath(source, os.getcwd())
-    if (everything or relative.startswith(gpu_run)) and reaches_torch(source, roots):
-        print(re.search(r" -o (\S+)", entry["command"]).group(1))
-EOF
-)
-[[ ${#objects[@]} -gt 0 ]] || {
-  echo "check-libtorch2: found no translation unit that includes LibTorch"
+if [[ $scope == --all ]]; then
+  check newest sid main libtorch-dev all
+  check cuda trixie contrib libtorch-cuda-dev all
+else
+  check newest sid main libtorch-dev gpu-run
+  check cuda trixie contrib libtorch-cuda-dev cuda
+fi
+[[ ${#failed[@]} -eq 0 ]] || {
+  echo "check-libtorch2: FAILED: ${failed[*]}"
   exit 1
 }
-echo "check-libtorch2: compiling ${#objects[@]} translation units against $(cat "$work/package" 2>/dev/null || echo "$headers")"
-ninja -C "$build" -k 0 -j "$HVD_JOBS" "${objects[@]}"
-echo "check-libtorch2: all ${#objects[@]} compiled against LibTorch 2.x with CUDA"

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Builds this checkout's HEAD (committed work only) against LibTorch 2.x (CPU) and Open MPI 5
-# and runs its tests, inside a Debian trixie chroot made with debootstrap: trixie's
+# and runs its tests, inside a Debian chroot (trixie unless told) made with debootstrap: trixie's
 # libtorch-dev (2.6) needs a newer glibc than this machine's Debian 12, so it cannot be
 # installed here. CUDA and NCCL are bind-mounted from /usr/local/cuda, as CI has them.
 # Not in .ci/run (the chroot, its packages, the build and the tests take ~20 min on 2 cores);
 # scripts/check-libtorch2.sh, which is, compiles the CUDA-tensor branches against LibTorch 2.x
 # with CUDA but links and runs nothing. Needs root.
 #   bash scripts/test-libtorch2-chroot.sh [ctest args...]
-# HVD_CHROOT: where the chroot lives (default /work/chroots/trixie; reused when present).
+# HVD_CHROOT_SUITE: the Debian suite (default trixie: LibTorch 2.6, C++17; unstable had 2.14,
+# which needs C++20). HVD_CHROOT: where the chroot lives (default /work/chroots/<suite>; reused
+# when present).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-root=${HVD_CHROOT:-/work/chroots/trixie}
+suite=${HVD_CHROOT_SUITE:-trixie}
+root=${HVD_CHROOT:-/work/chroots/$suite}
 mirror=${HVD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 packages=(build-essential cmake ninja-build pkg-config python3 libtorch-dev libopenmpi-dev
   openmpi-bin libcli11-dev libgtest-dev zlib1g-dev dataset-fashion-mnist iproute2)
@@ -18,7 +21,7 @@ packages=(build-essential cmake ninja-build pkg-config python3 libtorch-dev libo
 if [[ ! -x $root/usr/bin/apt-get ]]; then
   command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
   mkdir -p "$(dirname "$root")"
-  debootstrap --variant=minbase --include=ca-certificates trixie "$root" "$mirror"
+  debootstrap --variant=minbase --include=ca-certificates "$suite" "$root" "$mirror"
 fi
 mkdir -p "$root/usr/local/cuda"
 for mount in proc sys dev dev/shm dev/pts usr/local/cuda; do
