@@ -28,9 +28,11 @@ for mount in proc sys dev dev/shm dev/pts usr/local/cuda; do
   mountpoint -q "$root/$mount" || mount --bind "/$mount" "$root/$mount"
 done
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# The mirror's index of unstable was seen past its Valid-Until date (2026-12-03).
 chroot "$root" bash -c "export DEBIAN_FRONTEND=noninteractive
-  dpkg-query -W ${packages[*]} >/dev/null 2>&1 ||
-    { apt-get update -q && apt-get install -y -q --no-install-recommends ${packages[*]}; }"
+  dpkg-query -W ${packages[*]} >/dev/null 2>&1 || {
+    apt-get -o Acquire::Check-Valid-Until=false update -q &&
+    apt-get install -y -q --no-install-recommends ${packages[*]}; }"
 
 rm -rf "$root/root/hvd"
 git clone -q "$HVD_ROOT" "$root/root/hvd"
