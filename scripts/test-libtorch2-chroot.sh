@@ -9,14 +9,17 @@
 #   bash scripts/test-libtorch2-chroot.sh [ctest args...]
 # HVD_CHROOT_SUITE: the Debian suite (default trixie: LibTorch 2.6, C++17; unstable had 2.14,
 # which needs C++20). HVD_CHROOT: where the chroot lives (default /work/chroots/<suite>; reused
-# when present).
+# when present). HVD_CHROOT_PACKAGES: more packages; HVD_CHROOT_CMAKE_ARGS: more cmake arguments
+# (unstable's g++ 16 is newer than CUDA 13.0's nvcc accepts: add g++-15 and
+# -DCMAKE_CUDA_HOST_COMPILER=g++-15).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 suite=${HVD_CHROOT_SUITE:-trixie}
 root=${HVD_CHROOT:-/work/chroots/$suite}
 mirror=${HVD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 packages=(build-essential cmake ninja-build pkg-config python3 libtorch-dev libopenmpi-dev
-  openmpi-bin libcli11-dev libgtest-dev zlib1g-dev dataset-fashion-mnist iproute2)
+  openmpi-bin libcli11-dev libgtest-dev zlib1g-dev dataset-fashion-mnist iproute2
+  ${HVD_CHROOT_PACKAGES:-})
 
 if [[ ! -x $root/usr/bin/apt-get ]]; then
   command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
@@ -41,5 +44,5 @@ echo "== LibTorch $(chroot "$root" dpkg-query -W -f='${Version}' libtorch-dev), 
 # exec` (launcher.multihost_netns) can remount it.
 unshare -m --propagation private bash -c "mount --rbind '$root' '$root' && chroot '$root' bash -c \
   'cd /root/hvd && source scripts/common.sh && HVD_JOBS=$HVD_JOBS &&
-   hvd_build build -DCMAKE_BUILD_TYPE=Release && cd build &&
+   hvd_build build -DCMAKE_BUILD_TYPE=Release ${HVD_CHROOT_CMAKE_ARGS:-} && cd build &&
    ctest --output-on-failure -j $HVD_JOBS $*'"
