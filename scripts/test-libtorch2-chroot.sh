@@ -10,16 +10,17 @@
 # HVD_CHROOT_SUITE: the Debian suite (default trixie: LibTorch 2.6, C++17; unstable had 2.14,
 # which needs C++20). HVD_CHROOT: where the chroot lives (default /work/chroots/<suite>; reused
 # when present). HVD_CHROOT_PACKAGES: more packages; HVD_CHROOT_CMAKE_ARGS: more cmake arguments
-# (unstable's g++ 16 is newer than CUDA 13.0's nvcc accepts: add g++-15 and
-# -DCMAKE_CUDA_HOST_COMPILER=g++-15).
+# (CUDA 13.0 does not build on unstable, whose glibc's rsqrt clashes with CUDA's: add
+# "-DHOROVOD_CPP_WITH_CUDA=OFF -DHOROVOD_CPP_WITH_NCCL=OFF" there).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 suite=${HVD_CHROOT_SUITE:-trixie}
 root=${HVD_CHROOT:-/work/chroots/$suite}
 mirror=${HVD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 packages=(build-essential cmake ninja-build pkg-config python3 libtorch-dev libopenmpi-dev
-  openmpi-bin libcli11-dev libgtest-dev zlib1g-dev dataset-fashion-mnist iproute2
-  ${HVD_CHROOT_PACKAGES:-})
+  openmpi-bin libcli11-dev libgtest-dev zlib1g-dev dataset-fashion-mnist iproute2)
+read -ra more_packages <<<"${HVD_CHROOT_PACKAGES:-}"
+packages+=("${more_packages[@]}")
 
 if [[ ! -x $root/usr/bin/apt-get ]]; then
   command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
