@@ -9,7 +9,7 @@
 # CUDA-tensor branches on). Debian's LibTorch 1.13 builds and tests everything else; this keeps
 # the 2.x build from rotting between GPU sessions. A download that fails is reported and
 # skipped, unless HVD_REQUIRE_LIBTORCH2=1.
-#   bash scripts/check-libtorch2.sh        # newest: what gpu-test.sh builds, and the examples;
+#   bash scripts/check-libtorch2.sh        # newest: what gpu-test.sh builds, the examples;
 #                                          # cuda: the files that use LibTorch's CUDA API
 #   bash scripts/check-libtorch2.sh --all  # both: every translation unit that sees LibTorch
 set -euo pipefail
@@ -40,9 +40,9 @@ fetch() {
   basename "$path" >"$dir/package"
 }
 
-# objects <build> <all|gpu-run|cuda>: the object files whose sources reach a LibTorch header;
-# gpu-run: only those gpu-test.sh builds and the examples; cuda: only those that reach
-# LibTorch's CUDA API.
+# objects <build> <all|gpu-run|cuda>: the object files whose sources reach a LibTorch header,
+# and the GPU data plane's; gpu-run: only those gpu-test.sh builds and the examples; cuda: only
+# those that reach LibTorch's CUDA API.
 objects() {
   python3 - "$1/compile_commands.json" "$2" <<'EOF'
 import json, os, re, sys
@@ -71,7 +71,10 @@ for entry in commands:
     source = os.path.normpath(os.path.join(entry["directory"], entry["file"]))
     roots = re.findall(r"-I(\S+)", entry["command"])
     relative = os.path.relpath(source, os.getcwd())
-    if (scope != "gpu-run" or relative.startswith(gpu_run)) and reaches_wanted(source, roots):
+    # The GPU data plane's own files include no LibTorch, but take its C++ standard.
+    gpu_plane = scope != "cuda" and relative.startswith(("collectives/cuda_", "collectives/nccl_"))
+    if gpu_plane or ((scope != "gpu-run" or relative.startswith(gpu_run))
+                     and reaches_wanted(source, roots)):
         print(re.search(r" -o (\S+)", entry["command"]).group(1))
 EOF
 }

@@ -186,7 +186,7 @@ class SimulatedPlane : public hvd::DevicePlane {
     ++simulated_device().allreduce_calls;
     // Decided when queued, so every rank of a test fails the same collective.
     const bool fail = simulated_device().fail_next_allreduce.exchange(false);
-    enqueue([=] {
+    enqueue([this, fail, send, recv, count, dtype, op] {
       if (fail) {
         failure_->set("simulated device failure (an asynchronous error, as NCCL reports one)");
         return;
@@ -205,7 +205,7 @@ class SimulatedPlane : public hvd::DevicePlane {
 
   hvd::Status broadcast(void* buffer, std::int64_t count, hvd::DataType dtype, int root) override {
     ++simulated_device().broadcast_calls;
-    enqueue([=] {
+    enqueue([this, buffer, count, dtype, root] {
       const hvd::Status status =
           hvd::mpi_broadcast(buffer, count * hvd::element_size_bytes(dtype), root, comm_);
       if (!status.is_ok())
@@ -217,7 +217,7 @@ class SimulatedPlane : public hvd::DevicePlane {
   hvd::Status allgather(const void* send, void* recv,
                         const std::vector<std::int64_t>& bytes_by_rank) override {
     ++simulated_device().allgather_calls;
-    enqueue([=] {
+    enqueue([this, send, recv, bytes_by_rank] {
       const hvd::Status status = hvd::mpi_allgatherv(send, recv, 1, bytes_by_rank, rank_, comm_);
       if (!status.is_ok())
         failure_->set(status.message());
@@ -229,7 +229,7 @@ class SimulatedPlane : public hvd::DevicePlane {
                             const std::vector<std::int64_t>& counts_by_rank, hvd::DataType dtype,
                             hvd::ReduceOp op) override {
     ++simulated_device().reducescatter_calls;
-    enqueue([=] {
+    enqueue([this, send, recv, counts_by_rank, dtype, op] {
       const hvd::ReduceOp mpi_op = op == hvd::ReduceOp::Average ? hvd::ReduceOp::Sum : op;
       const hvd::Status status =
           hvd::mpi_reducescatter(send, recv, counts_by_rank, dtype, mpi_op, comm_, *ops_);
@@ -246,7 +246,7 @@ class SimulatedPlane : public hvd::DevicePlane {
   hvd::Status alltoall(const void* send, const std::vector<std::int64_t>& send_bytes, void* recv,
                        const std::vector<std::int64_t>& recv_bytes) override {
     ++simulated_device().alltoall_calls;
-    enqueue([=] {
+    enqueue([this, send, send_bytes, recv, recv_bytes] {
       const hvd::Status status =
           hvd::mpi_alltoallv(send, send_bytes, recv, recv_bytes, /*row_bytes=*/1, comm_);
       if (!status.is_ok())
@@ -259,7 +259,7 @@ class SimulatedPlane : public hvd::DevicePlane {
                                   const std::vector<std::int64_t>& counts_by_local_rank,
                                   hvd::DataType dtype, hvd::ReduceOp op) override {
     ++simulated_device().local_reducescatter_calls;
-    enqueue([=] {
+    enqueue([this, send, recv, counts_by_local_rank, dtype, op] {
       const hvd::ReduceOp mpi_op = op == hvd::ReduceOp::Average ? hvd::ReduceOp::Sum : op;
       const hvd::Status status = hvd::mpi_reducescatter(send, recv, counts_by_local_rank, dtype,
                                                         mpi_op, local_comm_, *ops_);
@@ -277,7 +277,7 @@ class SimulatedPlane : public hvd::DevicePlane {
 
   hvd::Status local_allgather(const void* send, void* recv,
                               const std::vector<std::int64_t>& bytes_by_local_rank) override {
-    enqueue([=] {
+    enqueue([this, send, recv, bytes_by_local_rank] {
       const hvd::Status status =
           hvd::mpi_allgatherv(send, recv, 1, bytes_by_local_rank, local_rank_, local_comm_);
       if (!status.is_ok())
