@@ -9,45 +9,25 @@
 # CUDA-tensor branches on). Debian's LibTorch 1.13 builds and tests everything else; this keeps
 # the 2.x build from rotting between GPU sessions. A download that fails is reported and
 # skipped, unless HVD_REQUIRE_LIBTORCH2=1.
-#   bash scripts/check-libtorch2.sh        # newest: what gpu-test.sh builds, the examples;
+#   bash scripts/check-libtorch2.sh        # newest: what gpu-test.sh builds;
 #                                          # cuda: the files that use LibTorch's CUDA API
 #   bash scripts/check-libtorch2.sh --all  # both: every translation unit that sees LibTorch
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$HVD_ROOT"
 work=${HVD_LIBTORCH2_DIR:-$HVD_ROOT/build-libtorch2}
-mirror=${HVD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 scope=${1:-}
 failed=()
 
-# fetch <dir> <suite> <component> <package>: the newest build of <package> in that suite,
-# checked against the index's SHA256 and unpacked into <dir>/root.
-fetch() {
-  local dir=$1 suite=$2 component=$3 package=$4 index=$1/Packages path sha256
-  curl -fsS --max-time 120 "$mirror/dists/$suite/$component/binary-amd64/Packages.xz" |
-    xz -d >"$index" || return 1
-  read -r path sha256 < <(awk -v p="$package" '$0 == "Package: " p {found = 1}
-      found && /^Filename:/ {path = $2} found && /^SHA256:/ {sum = $2}
-      found && /^$/ {exit} END {print path, sum}' "$index")
-  [[ -n $path ]] || {
-    echo "check-libtorch2: $suite/$component lists no $package"
-    return 1
-  }
-  curl -fsS --max-time 300 -o "$dir/package.deb" "$mirror/$path" || return 1
-  echo "$sha256  $dir/package.deb" | sha256sum -c --quiet || return 1
-  rm -rf "$dir/root"
-  dpkg-deb -x "$dir/package.deb" "$dir/root"
-  basename "$path" >"$dir/package"
-}
-
 # objects <build> <all|gpu-run|cuda>: the object files whose sources reach a LibTorch header,
-# and the GPU data plane's; gpu-run: only those gpu-test.sh builds and the examples; cuda: only
+# and the GPU data plane's; gpu-run: only those gpu-test.sh builds; cuda: only
 # those that reach LibTorch's CUDA API.
 objects() {
   python3 - "$1/compile_commands.json" "$2" <<'EOF'
 import json, os, re, sys
 commands, scope = json.load(open(sys.argv[1])), sys.argv[2]
-gpu_run = ("frameworks/torch/", "tests/gpu/", "examples/")
+gpu_run = ("frameworks/torch/", "tests/gpu/", "examples/gpu_benchmark.cc",
+           "examples/synthetic_benchmark.cc")
 include = re.compile(r'#include [<"]([^>"]+)[>"]')
 wanted = (re.compile(r"(c10|ATen)/cuda/|torch/cuda\.h") if scope == "cuda"
           else re.compile(r"(torch|ATen|c10)/"))
@@ -86,18 +66,15 @@ check() {
   local headers=$dir/root/usr/include
   mkdir -p "$dir"
   if [[ ! -e $headers/torch/csrc/api/include/torch/torch.h ]] &&
-    ! fetch "$dir" "$suite" "$component" "$package"; then
-    echo "check-libtorch2: $name: SKIPPED: could not download $package ($suite) from $mirror"
+    ! hvd_debian_package "$suite" "$component" "$package" "$dir"; then
+    echo "check-libtorch2: $name: SKIPPED: could not download $package ($suite)"
     [[ ${HVD_REQUIRE_LIBTORCH2:-0} != 1 ]] || failed+=("$name (download)")
     return
   fi
-  # A CPU build leaves out the one header a CUDA build of c10 generates; it holds one define.
-  local extra=$dir/extra-include
-  mkdir -p "$extra"
+  # A CPU build leaves out the one header a CUDA build of c10 generates.
+  local extra=
   if [[ ! -e $headers/c10/cuda/impl/cuda_cmake_macros.h ]]; then
-    mkdir -p "$extra/c10/cuda/impl"
-    printf '#pragma once\n#define C10_CUDA_BUILD_SHARED_LIBS\n' \
-      >"$extra/c10/cuda/impl/cuda_cmake_macros.h"
+    extra=$HVD_ROOT/cmake/c10_cuda_stand_in
   fi
   # A headers-only stand-in for TorchConfig.cmake: what CMakeLists.txt reads of a CUDA LibTorch.
   mkdir -p "$dir/torch-config"

@@ -30,17 +30,13 @@ find "$out/usr" -type f \( -name '*.so*' -o -perm -u+x \) -print0 |
 # above, only libevent asks for 2.36 (arc4random); Debian 11's build of the same libevent
 # version asks for less, so it replaces ours where the archive still has it.
 old_libevent=(libevent-core-2.1-7 libevent-pthreads-2.1-7)
-mirror=${HVD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-if curl -fsS --max-time 120 "$mirror/dists/bullseye/main/binary-amd64/Packages.xz" |
-  xz -d >"$work/Packages.bullseye"; then
-  for package in "${old_libevent[@]}"; do
-    path=$(awk -v p="$package" '$0 == "Package: " p {found = 1}
-                                 found && /^Filename:/ {print $2; exit}' "$work/Packages.bullseye")
-    curl -fsS --max-time 120 -o "$work/old.deb" "$mirror/$path"
-    dpkg-deb -x "$work/old.deb" "$work/old"
-  done
-  cp -L "$work"/old/usr/lib/x86_64-linux-gnu/libevent_{core,pthreads}-2.1.so.7 "$out/extra-lib/"
-else
+old_found=0
+for package in "${old_libevent[@]}"; do
+  hvd_debian_package bullseye main "$package" "$work/$package" || break
+  cp -L "$work/$package"/root/usr/lib/x86_64-linux-gnu/libevent_*-2.1.so.7 "$out/extra-lib/"
+  old_found=$((old_found + 1))
+done
+if ((old_found < ${#old_libevent[@]})); then
   echo "gpu-bundle: no Debian 11 libevent; the bundle needs glibc 2.36"
 fi
 # The newest glibc symbol version anything in the bundle asks for: the GPU machine needs it.
