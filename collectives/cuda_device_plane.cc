@@ -4,6 +4,7 @@
 #include <string>
 
 #include "collectives/cuda_check.h"
+#include "collectives/cuda_device_scope.h"
 #include "collectives/cuda_ready_event.h"
 #include "collectives/device_scaled_copy.h"
 
@@ -19,10 +20,9 @@ constexpr std::chrono::seconds kDrainLimit{60};
 
 StatusOr<std::shared_ptr<const CudaReadyEvent>> CudaReadyEvent::record(int device,
                                                                        cudaStream_t stream) {
-  // On the user's thread: leave its current device as it was (torch reads it from CUDA).
-  int current = 0;
-  HVD_RETURN_IF_CUDA_ERROR(cudaGetDevice(&current));
-  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
+  // On the user's thread: leave its CUDA context as it was (torch reads its device from it).
+  CudaDeviceScope scope(device);
+  HVD_RETURN_IF_CUDA_ERROR(scope.selected());
   cudaEvent_t event = nullptr;
   cudaError_t rc = cudaEventCreateWithFlags(&event, cudaEventDisableTiming);
   std::shared_ptr<const CudaReadyEvent> ready;
@@ -30,9 +30,9 @@ StatusOr<std::shared_ptr<const CudaReadyEvent>> CudaReadyEvent::record(int devic
     ready.reset(new CudaReadyEvent(device, event));
     rc = cudaEventRecord(event, stream);
   }
-  const cudaError_t restored = cudaSetDevice(current);
+  const Status restored = scope.restore();
   HVD_RETURN_IF_CUDA_ERROR(rc);
-  HVD_RETURN_IF_CUDA_ERROR(restored);
+  HVD_RETURN_IF_ERROR(restored);
   return ready;
 }
 
@@ -47,25 +47,20 @@ Status rerecord_cuda_ready_event(const DeviceEvent& ready, int device, cudaStrea
   const auto* event = dynamic_cast<const CudaReadyEvent*>(&ready);
   if (event == nullptr)
     return Status::error("internal: a ready event that is not a CUDA event");
-  int current = 0;
-  HVD_RETURN_IF_CUDA_ERROR(cudaGetDevice(&current));
-  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
+  CudaDeviceScope scope(device);
+  HVD_RETURN_IF_CUDA_ERROR(scope.selected());
   const cudaError_t rc = cudaEventRecord(event->event(), stream);
-  const cudaError_t restored = cudaSetDevice(current);
+  const Status restored = scope.restore();
   HVD_RETURN_IF_CUDA_ERROR(rc);
-  HVD_RETURN_IF_CUDA_ERROR(restored);
+  HVD_RETURN_IF_ERROR(restored);
   return Status::ok();
 }
 
 CudaReadyEvent::~CudaReadyEvent() {
   // On any thread, the last owner's (a user's, or the runtime's after an error response): on
-  // the event's device, as in happened(), leaving the thread's current device as it was.
-  int current = -1;
-  const bool selected =
-      cudaGetDevice(&current) == cudaSuccess && cudaSetDevice(device_) == cudaSuccess;
+  // the event's device, as in happened(), leaving the thread's context as it was.
+  CudaDeviceScope scope(device_);
   cudaEventDestroy(event_);
-  if (selected)
-    cudaSetDevice(current);
 }
 
 StatusOr<bool> CudaReadyEvent::happened() const {

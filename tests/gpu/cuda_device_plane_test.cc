@@ -3,10 +3,13 @@
 // allreduce that waits for a ready event recorded on another stream held up for 200 ms,
 // zeroed memory, the fusion buffer growing behind queued work, empty tensors, the caller's
 // current device left alone, and completion polls. Average over one rank is the identity:
-// NCCL's Average across ranks awaits a machine with two GPUs. Without a visible CUDA device it
-// exits 77 (ctest: skipped) and says why.
+// NCCL's Average across ranks awaits a machine with two GPUs. CudaContexts (two GPUs or more)
+// runs in a process of its own (ctest gpu.cuda_contexts.np1): that a ready event made and
+// dropped on threads that never used CUDA leaves GPU 0 without a context. Without a visible
+// CUDA device it exits 77 (ctest: skipped) and says why.
 #include "collectives/cuda_device_plane.h"
 
+#include <cuda.h>
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
@@ -17,7 +20,9 @@
 #include <gtest/gtest.h>
 #include <mpi.h>
 
+#include "collectives/cuda_device_scope.h"
 #include "collectives/cuda_devices.h"
+#include "collectives/cuda_ready_event.h"
 #include "collectives/half.h"
 #include "collectives/mpi_context.h"
 #include "collectives/scaled_copy.h"
@@ -353,6 +358,78 @@ TEST(CudaDevicePlane, ADeviceBeyondTheVisibleOnesIsAnErrorNamingBoth) {
       plane.status().message().find("selects GPU " + std::to_string(visible_cuda_devices().count)),
       std::string::npos)
       << plane.status().message();
+}
+
+// A driver call, looked up through the runtime as the plane does (the test links no libcuda).
+template <typename Function>
+Function driver_call(const char* symbol) {
+  void* function = nullptr;
+  cudaDriverEntryPointQueryResult found = cudaDriverEntryPointSymbolNotFound;
+#if CUDART_VERSION >= 12050
+  EXPECT_EQ(cudaGetDriverEntryPointByVersion(symbol, &function, 12000, cudaEnableDefault, &found),
+            cudaSuccess);
+#else
+  EXPECT_EQ(cudaGetDriverEntryPoint(symbol, &function, cudaEnableDefault, &found), cudaSuccess);
+#endif
+  EXPECT_EQ(found, cudaDriverEntryPointSuccess) << symbol;
+  return reinterpret_cast<Function>(function);
+}
+
+// Whether this process holds GPU `ordinal`'s primary context (what the runtime makes).
+bool has_context_on(int ordinal) {
+  static const auto device_get = driver_call<CUresult (*)(CUdevice*, int)>("cuDeviceGet");
+  static const auto state =
+      driver_call<CUresult (*)(CUdevice, unsigned*, int*)>("cuDevicePrimaryCtxGetState");
+  CUdevice device = 0;
+  unsigned flags = 0;
+  int active = 0;
+  EXPECT_EQ(device_get(&device, ordinal), CUDA_SUCCESS);
+  EXPECT_EQ(state(device, &flags, &active), CUDA_SUCCESS);
+  return active != 0;
+}
+
+CUcontext current_context() {
+  static const auto get = driver_call<CUresult (*)(CUcontext*)>("cuCtxGetCurrent");
+  CUcontext context = nullptr;
+  EXPECT_EQ(get(&context), CUDA_SUCCESS);
+  return context;
+}
+
+TEST(CudaContexts, AReadyEventOnFreshThreadsLeavesGpu0WithoutAContext) {
+  if (visible_cuda_devices().count < 2)
+    GTEST_SKIP() << "needs two GPUs: with one, every rank's context is on GPU 0 anyway";
+  if (has_context_on(0))
+    GTEST_SKIP() << "GPU 0 already has a context in this process: run alone (ctest "
+                    "gpu.cuda_contexts.np1)";
+  // As a rank on GPU 1 whose user thread never selected a device (torch's guards put back
+  // only devices that have a context): record, re-record, and drop the last reference on
+  // other such threads, the way the finalizer's callbacks can.
+  std::shared_ptr<const CudaReadyEvent> ready;
+  std::thread([&] {
+    auto recorded = CudaReadyEvent::record(1, nullptr);
+    ASSERT_TRUE(recorded.is_ok()) << recorded.status().message();
+    ready = std::move(recorded).value();
+    EXPECT_EQ(current_context(), nullptr) << "the user's thread was left on a context";
+    EXPECT_TRUE(rerecord_cuda_ready_event(*ready, 1, nullptr).is_ok());
+    EXPECT_EQ(current_context(), nullptr);
+  }).join();
+  ASSERT_NE(ready, nullptr);
+  EXPECT_TRUE(has_context_on(1));
+  EXPECT_FALSE(has_context_on(0)) << "recording on GPU 1 made a context on GPU 0";
+  std::thread([&] {
+    ready.reset();
+    EXPECT_EQ(current_context(), nullptr);
+  }).join();
+  EXPECT_FALSE(has_context_on(0)) << "dropping the event made a context on GPU 0";
+  // The scope puts back a context that was current, not only "none".
+  ASSERT_EQ(cudaSetDevice(1), cudaSuccess);
+  const CUcontext on_gpu1 = current_context();
+  {
+    CudaDeviceScope scope(1);
+    EXPECT_EQ(scope.selected(), cudaSuccess);
+  }
+  EXPECT_EQ(current_context(), on_gpu1);
+  EXPECT_FALSE(has_context_on(0));
 }
 
 }  // namespace
