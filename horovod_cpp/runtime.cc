@@ -235,10 +235,23 @@ StatusOr<Handle> Runtime::enqueue(TensorTableEntry entry) {
 }
 
 StatusOr<std::vector<Handle>> Runtime::enqueue_all(std::vector<TensorTableEntry> entries) {
+  // Every entry is checked before any claims a device: a refused group claims nothing.
+  const TensorTableEntry* first_on_device = nullptr;
   for (const TensorTableEntry& entry : entries) {
-    if (entry.on_device)
-      HVD_RETURN_IF_ERROR(check_on_device(entry));
+    if (!entry.on_device)
+      continue;
+    HVD_RETURN_IF_ERROR(check_on_device(entry));
+    if (first_on_device == nullptr) {
+      first_on_device = &entry;
+    } else if (entry.device != first_on_device->device) {
+      return Status::error("a group's tensors are on GPU " +
+                           std::to_string(first_on_device->device) + " ('" + first_on_device->name +
+                           "') and GPU " + std::to_string(entry.device) + " ('" + entry.name +
+                           "'): one GPU per rank");
+    }
   }
+  if (first_on_device != nullptr)
+    HVD_RETURN_IF_ERROR(claim_device(*first_on_device));
   std::vector<Request> requests;
   std::vector<Handle> handles;
   for (TensorTableEntry& entry : entries) {
@@ -279,9 +292,14 @@ Status Runtime::check_on_device(const TensorTableEntry& entry) {
     return Status::error(what + " is marked as in GPU memory but names device " +
                          std::to_string(entry.device));
   }
+  return Status::ok();
+}
+
+Status Runtime::claim_device(const TensorTableEntry& entry) {
   int claimed = kCpuDevice;
   if (device_claimed_.compare_exchange_strong(claimed, entry.device) || claimed == entry.device)
     return Status::ok();
+  const std::string what = std::string(op_type_name(entry.op)) + " '" + entry.name + "'";
   return Status::error(what + " is on GPU " + std::to_string(entry.device) + ", but rank " +
                        std::to_string(topology().rank) + " runs its GPU ops on GPU " +
                        std::to_string(claimed) + " (its first): one GPU per rank");

@@ -126,8 +126,11 @@ class Runtime {
   Status take_entries(const Response& response, std::vector<TensorTableEntry>* entries,
                       std::vector<std::vector<char>>* zeros,
                       std::vector<std::shared_ptr<void>>* device_zeros);
-  // Enqueue-time checks of an on-device entry (a factory exists, one device per rank).
+  // Enqueue-time checks of an on-device entry: a factory exists, it names a device.
   Status check_on_device(const TensorTableEntry& entry);
+  // One device per rank: the first on-device entry queued claims its device for the process;
+  // later ones must name the same.
+  Status claim_device(const TensorTableEntry& entry);
   // Timeline rows as a response starts and ends: NEGOTIATE_<OP> ends, <OP> and `activity`
   // (may be null) run between the two.
   void timeline_started(const Response& response, const std::vector<TensorTableEntry>& entries,

@@ -133,6 +133,28 @@ hvd::Handle enqueue(const DeviceAllreduce& a, hvd::OpType op_type = hvd::OpType:
   return handle.value();
 }
 
+// Queues a grouped allreduce of one small tensor on each of `devices`, which this rank must
+// refuse at once, with every fragment in the message.
+void expect_group_refused(const std::vector<int>& devices, const char* group,
+                          const std::vector<std::string>& fragments) {
+  std::vector<DeviceAllreduce> members(devices.size());
+  std::vector<hvd::TensorTableEntry> entries;
+  for (size_t i = 0; i < devices.size(); ++i) {
+    members[i].input = torch::ones({3});
+    members[i].output = torch::zeros({3});
+    entries.push_back(entry_of(members[i], hvd::OpType::Allreduce, devices[i], 0));
+  }
+  hvd::StatusOr<std::vector<hvd::Handle>> handles =
+      hvd::enqueue_group(std::move(entries), group, "device test");
+  if (handles.is_ok()) {
+    for (hvd::Handle handle : handles.value())
+      (void)hvd::wait_handle(handle, group);  // the members' memory must outlive the op
+    ADD_FAILURE() << group << " was queued";
+    return;
+  }
+  hvd_test::expect_error([&] { throw hvd::Error(handles.status().message()); }, fragments);
+}
+
 void wait(hvd::Handle handle) {
   const hvd::Status status = hvd::wait_handle(handle, "device test");
   if (!status.is_ok())
@@ -784,6 +806,9 @@ TEST(DeviceAllreduce, RefusedAtEnqueueWithTheReason) {
   hvd_test::expect_error(
       [&] { enqueue(a, hvd::OpType::Allreduce, my_device() + 1); },
       {"'dev.other_gpu'", "GPU " + std::to_string(my_device() + 1), "one GPU per rank"});
+  expect_group_refused({my_device(), my_device() + 1}, "dev.split",
+                       {"'dev.split[0]'", "'dev.split[1]'",
+                        "GPU " + std::to_string(my_device() + 1), "one GPU per rank"});
 }
 
 TEST(DeviceAllreduce, ADifferentDataPlaneOnOneRankIsAnErrorOnEveryRank) {
@@ -803,6 +828,12 @@ TEST(DeviceJoinFirst, AJoinedRankMakesItsPlaneOnTheDeviceThePlanePicks) {
   if (!chosen("DeviceJoinFirst"))
     GTEST_SKIP() << "runs alone: HVD_TEST_ONLY=DeviceJoinFirst";
   const std::vector<int64_t> shape = {21};
+  if (hvd::rank() != 0) {
+    // Refused as a whole, so it claims no GPU: the plane below still picks the device.
+    const int local = hvd::local_rank();
+    expect_group_refused({local + 1, local + 2}, "dev.refused",
+                         {"'dev.refused[1]'", "one GPU per rank"});
+  }
   if (hvd::rank() == 0) {
     DeviceAllreduce a;
     a.name = "dev.first_op";
