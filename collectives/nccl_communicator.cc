@@ -1,6 +1,7 @@
 #include "collectives/nccl_communicator.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -8,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "collectives/bounded_call.h"
 #include "collectives/cuda_check.h"
 #include "collectives/half.h"
 #include "collectives/mpi_check.h"
@@ -25,6 +27,31 @@ std::string nccl_error(ncclComm_t comm, ncclResult_t rc, const char* call) {
   if (detail != nullptr && *detail != '\0')
     message += std::string(": ") + detail;
   return message;
+}
+
+// How long an abort may take. Recent NCCL may wait inside ncclCommAbort for the other ranks on
+// the host to abort too (NVIDIA/nccl#863); a rank whose peers carry on, or are gone, must not
+// hang there, so it moves on, leaving the communicator to the aborting thread.
+constexpr std::chrono::seconds kAbortLimit{30};
+
+std::string abort_stuck_message() {
+  return "ncclCommAbort had not returned after " + std::to_string(kAbortLimit.count()) +
+         " s (NCCL may wait for the host's other ranks to abort too); the communicator is "
+         "left to it";
+}
+
+// Aborts `comm` on a thread of its own, on `device`; false if that took longer than
+// kAbortLimit, after saying so on stderr (the collectives have no logger of their own).
+bool abort_within(ncclComm_t comm, int device) {
+  const bool returned = call_within(
+      [comm, device] {
+        cudaSetDevice(device);
+        ncclCommAbort(comm);
+      },
+      kAbortLimit);
+  if (!returned)
+    std::fprintf(stderr, "[hvd] WARNING: %s\n", abort_stuck_message().c_str());
+  return returned;
 }
 
 // Polls a non-blocking communicator until `rc` (what the call returned) has settled.
@@ -169,8 +196,8 @@ StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::create(
                       ? Status::error(nccl_error(nullptr, rc, "ncclCommInitRankConfig"))
                       : settle_call(nccl, rc, "ncclCommInitRankConfig", limit);
   if (!joined.is_ok()) {
-    if (nccl != nullptr)
-      ncclCommAbort(nccl);
+    if (nccl != nullptr && !abort_within(nccl, device))
+      return Status::error(joined.message() + "; " + abort_stuck_message());
     return joined;
   }
   return std::unique_ptr<NcclCommunicator>(new NcclCommunicator(nccl, device, size));
@@ -187,14 +214,14 @@ NcclCommunicator::~NcclCommunicator() {
   if (settle_call(comm_, ncclCommFinalize(comm_), "ncclCommFinalize", kDestroyLimit).is_ok())
     ncclCommDestroy(comm_);
   else
-    ncclCommAbort(comm_);
+    (void)abort_within(comm_, device_);  // reported there; nobody is left to tell
 }
 
 Status NcclCommunicator::fail(Status failure) {
   if (failed_.is_ok()) {
+    if (comm_ != nullptr && !abort_within(comm_, device_))
+      failure = Status::error(failure.message() + "; " + abort_stuck_message());
     failed_ = failure;
-    if (comm_ != nullptr)
-      ncclCommAbort(comm_);
     comm_ = nullptr;
   }
   return failure;
