@@ -1,6 +1,7 @@
 #include "collectives/bounded_call.h"
 
 #include <memory>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -20,12 +21,19 @@ struct CallState {
 
 bool call_within(std::function<void()> call, std::chrono::milliseconds limit) {
   auto state = std::make_shared<CallState>();
-  std::thread caller([state, call = std::move(call)] {
-    call();
-    MutexLock lock(&state->mu);
-    state->returned = true;
-    state->returned_cv.signal();
-  });
+  auto work = std::make_shared<std::function<void()>>(std::move(call));
+  std::thread caller;
+  try {
+    caller = std::thread([state, work] {
+      (*work)();
+      MutexLock lock(&state->mu);
+      state->returned = true;
+      state->returned_cv.signal();
+    });
+  } catch (const std::system_error&) {
+    (*work)();  // no thread to be had: unbounded, as a plain call would be
+    return true;
+  }
   const auto deadline = std::chrono::steady_clock::now() + limit;
   bool returned = false;
   {

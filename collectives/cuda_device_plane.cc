@@ -1,7 +1,10 @@
 #include "collectives/cuda_device_plane.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <string>
+#include <thread>
 
 #include "collectives/cuda_check.h"
 #include "collectives/cuda_device_scope.h"
@@ -15,6 +18,17 @@ namespace {
 constexpr std::chrono::seconds kJoinLimit{120};
 // What the plane's destructor waits for queued work before it aborts the communicator.
 constexpr std::chrono::seconds kDrainLimit{60};
+
+// Whether `stream` ran out of work within `limit` (polled: a synchronize cannot be bounded).
+bool stream_idle_within(cudaStream_t stream, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (cudaStreamQuery(stream) == cudaErrorNotReady) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -124,10 +138,18 @@ CudaDevicePlane::~CudaDevicePlane() {
   }
   if (fusion_buffer_ != nullptr)
     cudaFreeAsync(fusion_buffer_, stream_);
-  cudaStreamSynchronize(stream_);  // drained or aborted above: only the free remains
-  cudaStreamDestroy(stream_);
-  for (void* host : host_buffers_)
-    cudaFreeHost(host);
+  // Drained or aborted above, so only the free remains; unless an abort was left running
+  // (NcclCommunicator's bound on it), when what the stream may still use is left alone.
+  if (stream_idle_within(stream_, kDrainLimit)) {
+    cudaStreamDestroy(stream_);
+    for (void* host : host_buffers_)
+      cudaFreeHost(host);
+  } else {
+    std::fprintf(stderr,
+                 "[hvd] WARNING: GPU %d: the data plane's stream was still busy after %lld s; "
+                 "its stream and buffers are left as they are\n",
+                 device_, static_cast<long long>(kDrainLimit.count()));
+  }
   MutexLock lock(&nccl_->mu);
   nccl_->local_communicator.reset();
   nccl_->communicator.reset();

@@ -10,8 +10,10 @@
 
 namespace hvd {
 
-// Selects `device` for the scope's lifetime, then puts back the context that was current on
-// this thread before: exactly, including "none". Why not cudaGetDevice/cudaSetDevice: on a
+// Selects `device` for the scope's lifetime, then puts back the driver context that was current
+// on this thread before, "none" included. (The runtime's own record of the thread's device may
+// then say `device`: a later runtime call there binds `device`'s context, which exists, where
+// the thread's would otherwise have bound GPU 0's.) Why not cudaGetDevice/cudaSetDevice: on a
 // thread that never selected a device, cudaGetDevice says 0, and setting 0 back would make a
 // context on GPU 0 (CUDA 12 and later make it at cudaSetDevice). On a node of several GPUs
 // every rank would then hold memory on a GPU that is not its own, the cost Horovod users know.

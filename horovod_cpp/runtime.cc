@@ -235,7 +235,8 @@ StatusOr<Handle> Runtime::enqueue(TensorTableEntry entry) {
 }
 
 StatusOr<std::vector<Handle>> Runtime::enqueue_all(std::vector<TensorTableEntry> entries) {
-  // Every entry is checked before any claims a device: a refused group claims nothing.
+  // Every entry is checked before any claims a device, so a group these checks refuse claims
+  // nothing. (One refused later, by the queue, keeps its claim.)
   const TensorTableEntry* first_on_device = nullptr;
   for (const TensorTableEntry& entry : entries) {
     if (!entry.on_device)
@@ -593,8 +594,15 @@ Status Runtime::start_device_plane() {
   // A rank that joined before it queued anything for the GPU still takes part: the plane
   // picks its device (kCpuDevice: "yours to choose"), and later ops must use that one.
   HVD_ASSIGN_OR_RETURN(device_plane_, device_plane_factory_(device_claimed_.load(), *mpi_));
-  int unclaimed = kCpuDevice;
-  device_claimed_.compare_exchange_strong(unclaimed, device_plane_->device());
+  // A user thread may have claimed a device while the plane was made (collective, so slow).
+  int claimed = kCpuDevice;
+  if (!device_claimed_.compare_exchange_strong(claimed, device_plane_->device()) &&
+      claimed != device_plane_->device()) {
+    return Status::error("this rank's GPU data plane was made on GPU " +
+                         std::to_string(device_plane_->device()) +
+                         " (the rank had queued nothing for a GPU), but an op on GPU " +
+                         std::to_string(claimed) + " was queued meanwhile: one GPU per rank");
+  }
   const Topology& topology = mpi_->topology();
   if (settings_.hierarchical_allreduce && !topology.homogeneous && topology.rank == 0) {
     log_message(LogLevel::Warning,

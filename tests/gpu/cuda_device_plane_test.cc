@@ -13,6 +13,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -421,15 +422,16 @@ TEST(CudaContexts, AReadyEventOnFreshThreadsLeavesGpu0WithoutAContext) {
     EXPECT_EQ(current_context(), nullptr);
   }).join();
   EXPECT_FALSE(has_context_on(0)) << "dropping the event made a context on GPU 0";
-  // The scope puts back a context that was current, not only "none".
+  // The scope puts back a context that was current, not only "none" (this makes GPU 0's).
   ASSERT_EQ(cudaSetDevice(1), cudaSuccess);
   const CUcontext on_gpu1 = current_context();
+  ASSERT_NE(on_gpu1, nullptr);
   {
-    CudaDeviceScope scope(1);
+    CudaDeviceScope scope(0);
     EXPECT_EQ(scope.selected(), cudaSuccess);
+    EXPECT_NE(current_context(), on_gpu1);
   }
   EXPECT_EQ(current_context(), on_gpu1);
-  EXPECT_FALSE(has_context_on(0));
 }
 
 }  // namespace
@@ -439,6 +441,11 @@ int main(int argc, char** argv) {
   const hvd::CudaDevices devices = hvd::visible_cuda_devices();
   if (devices.count == 0) {
     std::printf("SKIPPED: no CUDA device: %s\n", devices.why_none.c_str());
+    return 77;
+  }
+  const char* filter = std::getenv("GTEST_FILTER");
+  if (devices.count < 2 && filter != nullptr && std::strncmp(filter, "CudaContexts.", 13) == 0) {
+    std::printf("SKIPPED: CudaContexts needs two GPUs; %d visible\n", devices.count);
     return 77;
   }
   auto mpi = hvd::MpiContext::create();
