@@ -32,8 +32,9 @@ find "$out/usr" -type f \( -name '*.so*' -o -perm -u+x \) -print0 |
 old_libevent=(libevent-core-2.1-7 libevent-pthreads-2.1-7)
 old_found=0
 for package in "${old_libevent[@]}"; do
-  hvd_debian_package bullseye main "$package" "$work/$package" || break
-  cp -L "$work/$package"/root/usr/lib/x86_64-linux-gnu/libevent_*-2.1.so.7 "$out/extra-lib/"
+  # One folder for both: the second package reuses the first one's index.
+  hvd_debian_package bullseye main "$package" "$work/bullseye" || break
+  cp -L "$work/bullseye"/root/usr/lib/x86_64-linux-gnu/libevent_*-2.1.so.7 "$out/extra-lib/"
   old_found=$((old_found + 1))
 done
 if ((old_found < ${#old_libevent[@]})); then
