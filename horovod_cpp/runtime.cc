@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 
 #include "collectives/mpi_control_channel.h"
 #include "horovod_cpp/allocator_tuning.h"
@@ -235,8 +236,8 @@ StatusOr<Handle> Runtime::enqueue(TensorTableEntry entry) {
 }
 
 StatusOr<std::vector<Handle>> Runtime::enqueue_all(std::vector<TensorTableEntry> entries) {
-  // Every entry is checked before any claims a device, so a group these checks refuse claims
-  // nothing. (One refused later, by the queue, keeps its claim.)
+  // Every entry is checked before the group claims a device, and the claim is made under the
+  // queue's lock once the queue accepts the names, so a refused group claims nothing.
   const TensorTableEntry* first_on_device = nullptr;
   for (const TensorTableEntry& entry : entries) {
     if (!entry.on_device)
@@ -251,8 +252,12 @@ StatusOr<std::vector<Handle>> Runtime::enqueue_all(std::vector<TensorTableEntry>
                            "'): one GPU per rank");
     }
   }
-  if (first_on_device != nullptr)
-    HVD_RETURN_IF_ERROR(claim_device(*first_on_device));
+  // The claim's message names the entry, which the queue then owns: a copy of what it needs.
+  std::function<Status()> claim;
+  if (first_on_device != nullptr) {
+    claim = [this, op = first_on_device->op, name = first_on_device->name,
+             device = first_on_device->device] { return claim_device(op, name, device); };
+  }
   std::vector<Request> requests;
   std::vector<Handle> handles;
   for (TensorTableEntry& entry : entries) {
@@ -267,7 +272,7 @@ StatusOr<std::vector<Handle>> Runtime::enqueue_all(std::vector<TensorTableEntry>
     };
   }
   const auto count = static_cast<std::int64_t>(entries.size());
-  Status pushed = queue_.push_all(std::move(entries), std::move(requests));
+  Status pushed = queue_.push_all(std::move(entries), std::move(requests), claim);
   if (!pushed.is_ok()) {
     for (Handle handle : handles)
       handles_->release(handle);
@@ -296,12 +301,12 @@ Status Runtime::check_on_device(const TensorTableEntry& entry) {
   return Status::ok();
 }
 
-Status Runtime::claim_device(const TensorTableEntry& entry) {
+Status Runtime::claim_device(OpType op, const std::string& name, int device) {
   int claimed = kCpuDevice;
-  if (device_claimed_.compare_exchange_strong(claimed, entry.device) || claimed == entry.device)
+  if (device_claimed_.compare_exchange_strong(claimed, device) || claimed == device)
     return Status::ok();
-  const std::string what = std::string(op_type_name(entry.op)) + " '" + entry.name + "'";
-  return Status::error(what + " is on GPU " + std::to_string(entry.device) + ", but rank " +
+  const std::string what = std::string(op_type_name(op)) + " '" + name + "'";
+  return Status::error(what + " is on GPU " + std::to_string(device) + ", but rank " +
                        std::to_string(topology().rank) + " runs its GPU ops on GPU " +
                        std::to_string(claimed) + " (its first): one GPU per rank");
 }

@@ -129,8 +129,8 @@ class Runtime {
   // Enqueue-time checks of an on-device entry: a factory exists, it names a device.
   Status check_on_device(const TensorTableEntry& entry);
   // One device per rank: the first on-device entry queued claims its device for the process;
-  // later ones must name the same.
-  Status claim_device(const TensorTableEntry& entry);
+  // later ones must name the same. Runs under the queue's lock (TensorQueue::push_all's admit).
+  Status claim_device(OpType op, const std::string& name, int device);
   // Timeline rows as a response starts and ends: NEGOTIATE_<OP> ends, <OP> and `activity`
   // (may be null) run between the two.
   void timeline_started(const Response& response, const std::vector<TensorTableEntry>& entries,

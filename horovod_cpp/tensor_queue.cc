@@ -12,7 +12,8 @@ Status TensorQueue::push(TensorTableEntry entry, Request request) {
   return push_all(std::move(entries), std::move(requests));
 }
 
-Status TensorQueue::push_all(std::vector<TensorTableEntry> entries, std::vector<Request> requests) {
+Status TensorQueue::push_all(std::vector<TensorTableEntry> entries, std::vector<Request> requests,
+                             const std::function<Status()>& admit) {
   MutexLock lock(&mu_);
   if (closed_reason_)
     return *closed_reason_;
@@ -27,6 +28,8 @@ Status TensorQueue::push_all(std::vector<TensorTableEntry> entries, std::vector<
                            "synchronize it first or use another name");
     }
   }
+  if (admit)
+    HVD_RETURN_IF_ERROR(admit());
   for (size_t i = 0; i < entries.size(); ++i) {
     std::string name = entries[i].name;
     in_flight_.emplace(std::move(name), std::move(entries[i]));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -24,9 +25,11 @@ class TensorQueue {
   // already in flight on this rank or the queue is closed (the status says why).
   Status push(TensorTableEntry entry, Request request) HVD_EXCLUDES(mu_);
   // As push, for several entries at once: all are queued, or none (then the status names
-  // the first that could not be).
-  Status push_all(std::vector<TensorTableEntry> entries, std::vector<Request> requests)
-      HVD_EXCLUDES(mu_);
+  // the first that could not be). `admit`, if given, runs under the queue's lock once the
+  // queue's own checks pass, so what it takes (the rank's GPU) is taken only by entries that
+  // are queued; its error refuses them all. It must not call back into the queue.
+  Status push_all(std::vector<TensorTableEntry> entries, std::vector<Request> requests,
+                  const std::function<Status()>& admit = nullptr) HVD_EXCLUDES(mu_);
 
   // Thread: background only. Requests pushed since the last drain, in push order.
   std::vector<Request> drain_requests() HVD_EXCLUDES(mu_);

@@ -828,12 +828,32 @@ TEST(DeviceJoinFirst, AJoinedRankMakesItsPlaneOnTheDeviceThePlanePicks) {
   if (!chosen("DeviceJoinFirst"))
     GTEST_SKIP() << "runs alone: HVD_TEST_ONLY=DeviceJoinFirst";
   const std::vector<int64_t> shape = {21};
+  // A name that stays in flight on every rank but 0 until rank 0 has passed the barrier.
+  DeviceAllreduce pending;
+  pending.name = "dev.pending";
+  pending.input = torch::ones({5});
+  pending.output = torch::zeros({5});
+  pending.on_device = false;  // staged through host memory: claims no GPU
+  hvd::Handle pending_handle = 0;
   if (hvd::rank() != 0) {
     // Refused as a whole, so it claims no GPU: the plane below still picks the device.
     const int local = hvd::local_rank();
     expect_group_refused({local + 1, local + 2}, "dev.refused",
                          {"'dev.refused[1]'", "one GPU per rank"});
+    // Refused by the queue (its name is in flight), so it claims no GPU either.
+    pending_handle = enqueue(pending);
+    DeviceAllreduce same_name = pending;
+    same_name.on_device = true;
+    same_name.output = torch::zeros({5});
+    hvd_test::expect_error([&] { enqueue(same_name, hvd::OpType::Allreduce, local + 1); },
+                           {"'dev.pending'", "already in flight"});
+    hvd::barrier();
+  } else {
+    hvd::barrier();
+    pending_handle = enqueue(pending);
   }
+  wait(pending_handle);
+  EXPECT_TRUE(matches(pending.output, torch::full({5}, hvd::size(), torch::kFloat32)));
   if (hvd::rank() == 0) {
     DeviceAllreduce a;
     a.name = "dev.first_op";
@@ -972,6 +992,31 @@ TEST(DeviceShutdown, WaitsForQueuedDeviceWorkAndCompletesIt) {
         matches(all[i].output, expected(ReduceOp::Sum, size, shape, all[i].input.scalar_type())))
         << all[i].name;
   }
+}
+
+// HVD_TEST_ONLY=DevicePlaneStartRace: rank 1 joins before it has queued anything for the
+// GPU, so its plane is made on the device the plane picks; while it is made, an op on the next
+// GPU is queued. The plane cannot serve it and the ranks no longer agree, so the job must end,
+// naming both GPUs (ctest matches the output).
+TEST(DevicePlaneStartRace, AnOpQueuedOnAnotherGpuWhileThePlaneIsMadeEndsTheJob) {
+  if (!chosen("DevicePlaneStartRace"))
+    GTEST_SKIP() << "ends the job: HVD_TEST_ONLY=DevicePlaneStartRace";
+  if (hvd::rank() == 1) {
+    simulated_device().queue_on_next_gpu_while_making_plane = true;
+    hvd::join();
+  } else {
+    DeviceAllreduce a;
+    a.name = "dev.makes_the_planes";
+    a.input = torch::ones({16});
+    a.output = torch::zeros({16});
+    try {
+      wait(enqueue(a));
+    } catch (const hvd::Error& e) {
+      std::printf("rank %d: error %s\n", hvd::rank(), e.what());
+    }
+  }
+  std::printf("rank %d: NOT ABORTED\n", hvd::rank());
+  std::fflush(stdout);
 }
 
 // HVD_TEST_ONLY=DeviceFailure: the last rank's device fails an allreduce. Its stream may

@@ -12,6 +12,7 @@
 #include "collectives/mpi_broadcast.h"
 #include "collectives/mpi_reducescatter.h"
 #include "collectives/scaled_copy.h"
+#include "horovod_cpp/operations.h"
 
 namespace hvd_test {
 
@@ -346,6 +347,21 @@ class SimulatedPlane : public hvd::DevicePlane {
   SimulatedStream stream_;  // last: its thread stops before the rest goes
 };
 
+// A one-float allreduce on `device`, queued and never waited for (the job ends first).
+hvd::Status queue_on_gpu(int device) {
+  static float data[2] = {1.0f, 0.0f};
+  hvd::TensorTableEntry entry;
+  entry.name = "dev.queued_meanwhile";
+  entry.op = hvd::OpType::Allreduce;
+  entry.dtype = hvd::DataType::Float32;
+  entry.shape = {1};
+  entry.device = device;
+  entry.on_device = true;
+  entry.input = &data[0];
+  entry.output = &data[1];
+  return hvd::enqueue_entry(std::move(entry), "simulated device").status();
+}
+
 }  // namespace
 
 void use_simulated_device() {
@@ -366,6 +382,8 @@ void use_simulated_device() {
           return hvd::Status::error("simulated device: MPI_Comm_dup failed");
         ++simulated_device().planes_made;
         simulated_device().plane_device = device;
+        if (simulated_device().queue_on_next_gpu_while_making_plane)
+          HVD_RETURN_IF_ERROR(queue_on_gpu(device + 1));
         const hvd::Topology& topology = mpi.topology();
         return std::unique_ptr<hvd::DevicePlane>(
             new SimulatedPlane(device, comm, local_comm, &mpi.reduction_ops(), topology.rank,

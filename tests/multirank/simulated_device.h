@@ -59,6 +59,9 @@ std::shared_ptr<SimulatedEvent> record_event(SimulatedStream& stream);
 struct SimulatedDeviceControl {
   std::atomic<std::int64_t> stream_delay_us{0};  // read when each piece of work is queued
   std::atomic<bool> fail_next_allreduce{false};  // the poll then fails; the job ends
+  // While the plane is made, an allreduce on the next GPU is queued, as a user thread could:
+  // the race the runtime must refuse (one GPU per rank).
+  std::atomic<bool> queue_on_next_gpu_while_making_plane{false};
   std::atomic<int> planes_made{0};
   std::atomic<int> plane_device{-1};
   std::atomic<std::int64_t> allreduce_calls{0};
