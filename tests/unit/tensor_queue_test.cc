@@ -1,6 +1,8 @@
 #include "horovod_cpp/tensor_queue.h"
 
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -55,6 +57,45 @@ TEST(TensorQueueTest, CloseReturnsInFlightEntriesAndRejectsLaterPushes) {
   Status after = push(q, "b");
   ASSERT_FALSE(after.is_ok());
   EXPECT_EQ(after.message(), "stopped by rank 1");
+}
+
+// Pushes `names` as one batch with an admit step that counts its calls and returns `verdict`.
+Status push_admitted(TensorQueue& q, const std::vector<std::string>& names, Status verdict,
+                     int* admit_calls) {
+  std::vector<TensorTableEntry> entries;
+  std::vector<Request> requests;
+  for (const std::string& name : names) {
+    auto [e, r] = make(name);
+    entries.push_back(std::move(e));
+    requests.push_back(std::move(r));
+  }
+  return q.push_all(std::move(entries), std::move(requests), [&] {
+    ++*admit_calls;
+    return verdict;
+  });
+}
+
+TEST(TensorQueueTest, AdmitRunsOnlyForABatchTheQueueAcceptsAndItsErrorQueuesNothing) {
+  TensorQueue q;
+  int calls = 0;
+  ASSERT_TRUE(push(q, "in_flight").is_ok());
+  EXPECT_FALSE(push_admitted(q, {"fresh", "in_flight"}, Status::ok(), &calls).is_ok());
+  EXPECT_FALSE(push_admitted(q, {"twice", "twice"}, Status::ok(), &calls).is_ok());
+  EXPECT_EQ(calls, 0);  // refused by the queue: nothing may be claimed
+
+  Status refused = push_admitted(q, {"a", "b"}, Status::error("GPU taken"), &calls);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(refused.message(), "GPU taken");
+  EXPECT_EQ(q.in_flight(), 1u);
+  EXPECT_EQ(q.drain_requests().size(), 1u);  // only "in_flight"
+
+  EXPECT_TRUE(push_admitted(q, {"a", "b"}, Status::ok(), &calls).is_ok());
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(q.in_flight(), 3u);
+
+  (void)q.close(Status::error("closed"));
+  EXPECT_EQ(push_admitted(q, {"c"}, Status::ok(), &calls).message(), "closed");
+  EXPECT_EQ(calls, 2);
 }
 
 TEST(TensorQueueTest, PushWakesAWaitingThread) {
