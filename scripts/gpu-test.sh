@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # On a machine with an NVIDIA GPU, in one go (device time is scarce): builds the GPU tests and
 # benchmarks against this machine's PyTorch (LibTorch 2.x with CUDA), runs the GPU tests
-# (ctest -L gpu), compute-sanitizer's memcheck on the GPU tests, and the GPU benchmarks.
-# Without a GPU they build and skip. Logs and CSVs go to $HVD_GPU_OUT (default $OUT, else
-# build-gpu/gpu-results); each step runs even if an earlier one failed, and the exit status
-# says whether any failed.
+# (ctest -L gpu), the GPU benchmarks, then compute-sanitizer's memcheck on the GPU tests (last:
+# the slowest, and it may not run in a sandbox). Without a GPU they build and skip. Logs and
+# CSVs go to $HVD_GPU_OUT (default $OUT, else build-gpu/gpu-results); each step runs even if an
+# earlier one failed, within its own time limit (HVD_GPU_STEP_LIMIT seconds, default 180), and
+# the exit status says whether any failed.
 #   bash scripts/gpu-test.sh [extra cmake args...]
 # Needs python3 with torch, cmake, the CUDA toolkit (CUDAToolkit_ROOT, else /usr/local/cuda),
 # and NCCL (the toolkit's, else PyTorch's nvidia-nccl wheel). Open MPI, GoogleTest and CLI11
@@ -58,14 +59,19 @@ grep -q "HOROVOD_CPP_WITH_NCCL:BOOL=ON" "$build/CMakeCache.txt" || {
 results=${HVD_GPU_OUT:-${OUT:-$build/gpu-results}}
 mkdir -p "$results"
 failed=()
-step() { # step <name> <command...>: runs it, logs to $results/<name>.log, remembers a failure
-  local name=$1
+step_limit=${HVD_GPU_STEP_LIMIT:-180}
+# step <name> <command...>: runs it for at most $step_limit s, logs to $results/<name>.log, and
+# remembers a failure (a timeout says so: a hang must not take the session's device time).
+step() {
+  local name=$1 rc=0
   shift
-  echo "== $name"
-  if "$@" > >(tee "$results/$name.log") 2>&1; then
+  echo "== $name [${SECONDS}s]"
+  timeout --kill-after=10 "$step_limit" "$@" > >(tee "$results/$name.log") 2>&1 || rc=$?
+  if [[ $rc == 0 ]]; then
     echo "== $name: ok"
   else
-    echo "== $name: FAILED"
+    [[ $rc == 124 || $rc == 137 ]] && echo "== $name: still running after ${step_limit} s, stopped"
+    echo "== $name: FAILED (exit $rc)"
     failed+=("$name")
   fi
 }
@@ -83,6 +89,13 @@ nvidia-smi -L 2>/dev/null || true
 step gpu-tests bash -c "cd '$build' && ctest -L gpu --output-on-failure"
 mpirun=(mpirun --allow-run-as-root --oversubscribe --bind-to none
   --mca btl_vader_single_copy_mechanism none)
+if [[ -x $build/examples/gpu_benchmark ]]; then
+  step bench-plane "${mpirun[@]}" -np 1 "$build/examples/gpu_benchmark" --csv "$results/gpu.csv"
+fi
+step bench-training-nccl "${mpirun[@]}" -np 1 "$build/examples/synthetic_benchmark" \
+  --device cuda --batch-size 128 --csv "$results/training.csv"
+step bench-training-staged "${mpirun[@]}" -np 2 -x HOROVOD_GPU_OPERATIONS=MPI \
+  "$build/examples/synthetic_benchmark" --device cuda --batch-size 128 --csv "$results/training.csv"
 sanitizer=$(command -v compute-sanitizer || echo "${CUDAToolkit_ROOT:-/usr/local/cuda}/bin/compute-sanitizer")
 if [[ -x $sanitizer ]]; then
   step memcheck-plane "${mpirun[@]}" -np 1 "$sanitizer" --tool memcheck --error-exitcode 1 \
@@ -93,12 +106,5 @@ else
   echo "== memcheck: no compute-sanitizer at $sanitizer"
   failed+=(memcheck-missing)
 fi
-if [[ -x $build/examples/gpu_benchmark ]]; then
-  step bench-plane "${mpirun[@]}" -np 1 "$build/examples/gpu_benchmark" --csv "$results/gpu.csv"
-fi
-step bench-training-nccl "${mpirun[@]}" -np 1 "$build/examples/synthetic_benchmark" \
-  --device cuda --batch-size 128 --csv "$results/training.csv"
-step bench-training-staged "${mpirun[@]}" -np 2 -x HOROVOD_GPU_OPERATIONS=MPI \
-  "$build/examples/synthetic_benchmark" --device cuda --batch-size 128 --csv "$results/training.csv"
 echo "gpu-test: results in $results; failed: ${failed[*]:-none}"
 [[ ${#failed[@]} -eq 0 ]]
