@@ -994,6 +994,25 @@ TEST(DeviceShutdown, WaitsForQueuedDeviceWorkAndCompletesIt) {
   }
 }
 
+// For the tests that end the job (ctest matches their output): a device allreduce, waited
+// for, with any error printed rather than thrown, then a line that must not be reached.
+void allreduce_printing_errors(const char* name) {
+  DeviceAllreduce a;
+  a.name = name;
+  a.input = torch::ones({16});
+  a.output = torch::zeros({16});
+  try {
+    wait(enqueue(a));
+  } catch (const hvd::Error& e) {
+    std::printf("rank %d: error %s\n", hvd::rank(), e.what());
+  }
+}
+
+void print_not_aborted() {
+  std::printf("rank %d: NOT ABORTED\n", hvd::rank());
+  std::fflush(stdout);
+}
+
 // HVD_TEST_ONLY=DevicePlaneStartRace: rank 1 joins before it has queued anything for the
 // GPU, so its plane is made on the device the plane picks; while it is made, an op on the next
 // GPU is queued. The plane cannot serve it and the ranks no longer agree, so the job must end,
@@ -1005,18 +1024,9 @@ TEST(DevicePlaneStartRace, AnOpQueuedOnAnotherGpuWhileThePlaneIsMadeEndsTheJob) 
     simulated_device().queue_on_next_gpu_while_making_plane = true;
     hvd::join();
   } else {
-    DeviceAllreduce a;
-    a.name = "dev.makes_the_planes";
-    a.input = torch::ones({16});
-    a.output = torch::zeros({16});
-    try {
-      wait(enqueue(a));
-    } catch (const hvd::Error& e) {
-      std::printf("rank %d: error %s\n", hvd::rank(), e.what());
-    }
+    allreduce_printing_errors("dev.makes_the_planes");
   }
-  std::printf("rank %d: NOT ABORTED\n", hvd::rank());
-  std::fflush(stdout);
+  print_not_aborted();
 }
 
 // HVD_TEST_ONLY=DeviceFailure: the last rank's device fails an allreduce. Its stream may
@@ -1027,17 +1037,8 @@ TEST(DeviceFailure, EndsTheJobNamingTheRankTheOpAndTheGpu) {
     GTEST_SKIP() << "ends the job: HVD_TEST_ONLY=DeviceFailure";
   if (hvd::rank() == hvd::size() - 1)
     simulated_device().fail_next_allreduce = true;
-  DeviceAllreduce a;
-  a.name = "dev.fails";
-  a.input = torch::ones({16});
-  a.output = torch::zeros({16});
-  try {
-    wait(enqueue(a));
-  } catch (const hvd::Error& e) {
-    std::printf("rank %d: error %s\n", hvd::rank(), e.what());
-  }
-  std::printf("rank %d: NOT ABORTED\n", hvd::rank());
-  std::fflush(stdout);
+  allreduce_printing_errors("dev.fails");
+  print_not_aborted();
 }
 
 }  // namespace
