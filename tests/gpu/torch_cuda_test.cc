@@ -27,11 +27,17 @@ torch::Device gpu() {
                                                   static_cast<int>(torch::cuda::device_count())));
 }
 
-// Rank-dependent values, exact in every dtype used below.
+// Rank-dependent values, exact in every dtype used below (bool: alternating, shifted by rank).
 torch::Tensor rank_values(torch::ScalarType dtype, std::vector<std::int64_t> shape) {
   torch::Tensor base = torch::arange(1, 1 + c10::multiply_integers(shape), torch::kFloat64);
+  if (dtype == torch::kBool)
+    return (base + hvd::rank()).remainder(2).reshape(shape).to(dtype);
   return ((base.remainder(7) + 1) * (hvd::rank() + 1)).reshape(shape).to(dtype);
 }
+
+const torch::ScalarType kReducible[] = {torch::kFloat32,  torch::kFloat64, torch::kFloat16,
+                                        torch::kBFloat16, torch::kInt32,   torch::kInt64,
+                                        torch::kUInt8,    torch::kInt8};
 
 void expect_same(const torch::Tensor& on_gpu, const torch::Tensor& on_cpu, const char* what) {
   ASSERT_TRUE(on_gpu.is_cuda()) << what << ": result is on " << on_gpu.device().str();
@@ -41,10 +47,10 @@ void expect_same(const torch::Tensor& on_gpu, const torch::Tensor& on_cpu, const
 
 TEST(TorchCudaTest, AllreduceEveryDtypeAndOpMatchesTheCpuPath) {
   int n = 0;
-  for (auto dtype : {torch::kFloat32, torch::kFloat64, torch::kFloat16, torch::kBFloat16,
-                     torch::kInt32, torch::kInt64, torch::kUInt8}) {
-    for (auto op :
-         {hvd::ReduceOp::Sum, hvd::ReduceOp::Average, hvd::ReduceOp::Min, hvd::ReduceOp::Max}) {
+  // Exact on 1 or 2 ranks: the largest product, 7 * 14, fits int8 and bf16.
+  for (auto dtype : kReducible) {
+    for (auto op : {hvd::ReduceOp::Sum, hvd::ReduceOp::Average, hvd::ReduceOp::Min,
+                    hvd::ReduceOp::Max, hvd::ReduceOp::Product}) {
       const torch::Tensor cpu = rank_values(dtype, {3, 5});
       const std::string name = "dtype_op." + std::to_string(n++);
       torch::Tensor from_gpu = hvd::allreduce(cpu.to(gpu()), op, name + ".gpu");
@@ -89,6 +95,39 @@ TEST(TorchCudaTest, OtherCollectivesGiveCpuResultsOnTheGpu) {
   ASSERT_EQ(grouped_gpu.size(), 2u);
   expect_same(grouped_gpu[0], grouped_cpu[0], "grouped 0");
   expect_same(grouped_gpu[1], grouped_cpu[1], "grouped 1");
+}
+
+TEST(TorchCudaTest, EveryDtypeThroughTheOtherCollectivesMatchesTheCpuPath) {
+  const int size = hvd::size();
+  for (auto dtype : {torch::kFloat32, torch::kFloat64, torch::kFloat16, torch::kBFloat16,
+                     torch::kInt32, torch::kInt64, torch::kUInt8, torch::kInt8, torch::kBool}) {
+    const std::string name = c10::toString(dtype);
+    // Rows differ by rank, so the gather is uneven (one NCCL broadcast per rank).
+    const torch::Tensor mine = rank_values(dtype, {hvd::rank() + 1, 3});
+    expect_same(hvd::allgather(mine.to(gpu()), "ag.gpu." + name),
+                hvd::allgather(mine, "ag.cpu." + name), ("allgather " + name).c_str());
+    const torch::Tensor rows = rank_values(dtype, {2 * size + 1, 2});
+    expect_same(hvd::broadcast(rows.to(gpu()), size - 1, "bc.gpu." + name),
+                hvd::broadcast(rows, size - 1, "bc.cpu." + name), ("broadcast " + name).c_str());
+    // Uneven too: q + 1 rows to rank q.
+    const torch::Tensor splits = torch::arange(1, size + 1, torch::kInt64);
+    const torch::Tensor sent = rank_values(dtype, {size * (size + 1) / 2, 2});
+    auto [a2a_gpu, splits_gpu] = hvd::alltoall(sent.to(gpu()), splits, "a2a.gpu." + name);
+    auto [a2a_cpu, splits_cpu] = hvd::alltoall(sent, splits, "a2a.cpu." + name);
+    expect_same(a2a_gpu, a2a_cpu, ("alltoall " + name).c_str());
+    EXPECT_TRUE(torch::equal(splits_gpu, splits_cpu)) << name;
+  }
+  // Uneven blocks (2 * size + 1 rows): one NCCL reduce per rank.
+  for (auto dtype : kReducible) {
+    for (auto op : {hvd::ReduceOp::Sum, hvd::ReduceOp::Average}) {
+      const std::string name =
+          std::string(c10::toString(dtype)) + (op == hvd::ReduceOp::Sum ? ".sum" : ".average");
+      const torch::Tensor rows = rank_values(dtype, {2 * size + 1, 2});
+      expect_same(hvd::reducescatter(rows.to(gpu()), op, "rs.gpu." + name),
+                  hvd::reducescatter(rows, op, "rs.cpu." + name),
+                  ("reducescatter " + name).c_str());
+    }
+  }
 }
 
 TEST(TorchCudaTest, CudaOnOneRankAndCpuOnAnotherIsAnErrorEverywhere) {
