@@ -286,6 +286,25 @@ bool poll(Handle h) {
   return done.value();
 }
 
+namespace {
+
+// A CUDA block goes back to the pool of the stream it was allocated on (the caller's stream
+// when the op was queued); once work queued on another stream (the current one, should the
+// caller have switched) uses it, that stream must be recorded, or the block could be handed
+// out again, and overwritten, before that work has run.
+void used_on_current_stream(const torch::Tensor& t) {
+#if HVD_TORCH_CUDA_PLANE
+  if (t.is_cuda()) {
+    c10::cuda::CUDACachingAllocator::recordStream(
+        t.storage().data_ptr(), c10::cuda::getCurrentCUDAStream(t.device().index()));
+  }
+#else
+  (void)t;  // no copy runs behind the caller's back: kAsyncStaging is off
+#endif
+}
+
+}  // namespace
+
 torch::Tensor allocated_result(const TorchOpState& state) {
   const torch::Tensor& output = *state.allocated_output;
   if (output.device() == state.result_device)
@@ -302,9 +321,12 @@ torch::Tensor synchronize(Handle h) {
   if (!state.copy_back_to.defined())
     return state.output;
   if (!state.copy_back_to.is_same(state.output)) {
-    // Host-staged: as above, from page-locked memory (output_for, host_contiguous).
+    // Host-staged: as above, from page-locked memory (output_for, host_contiguous). On the
+    // device plane: from the contiguous stand-in of a non-contiguous tensor.
     state.copy_back_to.copy_(state.output,
                              /*non_blocking=*/kAsyncStaging && state.copy_back_to.is_cuda());
+    used_on_current_stream(state.output);
+    used_on_current_stream(state.copy_back_to);
   }
   return state.copy_back_to;
 }

@@ -169,16 +169,49 @@ TEST(TorchCudaTest, TheCallersStreamOrderHolds) {
   EXPECT_TRUE(torch::equal(u.cpu(), torch::full({1 << 20}, 2.0f * hvd::size() + 1)));
 }
 
-TEST(TorchCudaTest, QueueingAnOpDoesNotWaitForTheCallersStream) {
-  c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, gpu().index());
-  c10::cuda::CUDAStreamGuard guard(stream);
+// About 5 TFLOP queued on the current stream: tens of ms on any current GPU. Returns a scalar
+// of 1 that is ready only once it has all run.
+torch::Tensor one_after_long_work() {
   torch::Tensor a = torch::full({4096, 4096}, 1.0f / 4096, gpu());
-  torch::Tensor t = torch::ones({1 << 16}, gpu());
-  // About 5 TFLOP queued before the op: tens of ms on any current GPU.
   torch::Tensor busy = a;
   for (int i = 0; i < 40; ++i)
     busy = torch::matmul(busy, a);
-  t.mul_(busy.sum().mul(0).add(1));  // t still holds ones, but only once the matmuls ran
+  return busy.sum().mul(0).add(1);
+}
+
+TEST(TorchCudaTest, ACopyBackOnAnotherStreamReadsItsSourceBeforeTheBlockIsReused) {
+  const c10::DeviceIndex index = gpu().index();
+  c10::cuda::CUDAStream queued_on = c10::cuda::getStreamFromPool(false, index);
+  c10::cuda::CUDAStream synchronized_on = c10::cuda::getStreamFromPool(false, index);
+  const std::vector<int64_t> shape = {1237, 5};  // odd: its block is the next of its size
+  torch::Tensor base = torch::ones(shape, gpu());
+  torch::cuda::synchronize();
+  torch::Tensor view = base.t();  // not contiguous: reduced through a copy, copied back
+  hvd::Handle h = 0;
+  {
+    c10::cuda::CUDAStreamGuard guard(queued_on);
+    h = hvd::allreduce_async_(view, hvd::ReduceOp::Sum, "other_stream.in_place");
+  }
+  {
+    // The copy back waits behind long work; its source's block belongs to queued_on's pool.
+    c10::cuda::CUDAStreamGuard guard(synchronized_on);
+    (void)one_after_long_work();
+    (void)hvd::synchronize(h);
+  }
+  {
+    // Idle, so this runs at once: in the source's block, were it handed out again already.
+    c10::cuda::CUDAStreamGuard guard(queued_on);
+    (void)torch::full({shape[1], shape[0]}, -7.0f, gpu());
+    torch::cuda::synchronize();
+  }
+  EXPECT_TRUE(torch::equal(base.cpu(), torch::full(shape, static_cast<float>(hvd::size()))));
+}
+
+TEST(TorchCudaTest, QueueingAnOpDoesNotWaitForTheCallersStream) {
+  c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, gpu().index());
+  c10::cuda::CUDAStreamGuard guard(stream);
+  torch::Tensor t = torch::ones({1 << 16}, gpu());
+  t.mul_(one_after_long_work());  // t still holds ones, but only once the matmuls ran
   const hvd::Handle h = hvd::allreduce_async(t, hvd::ReduceOp::Sum, "stream.no_wait");
   // Neither path (the plane's event, or the staging copy queued on the stream) waited here.
   EXPECT_FALSE(stream.query()) << "allreduce_async() returned only after the caller's stream ran";
