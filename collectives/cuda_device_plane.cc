@@ -127,7 +127,8 @@ CudaDevicePlane::CudaDevicePlane(int device, int rank, int local_rank, MPI_Comm 
 }
 
 CudaDevicePlane::~CudaDevicePlane() {
-  cudaSetDevice(device_);
+  // On whichever thread shuts the runtime down (often the user's): leave its device as found.
+  CudaDeviceScope scope(device_);
   {
     // Bounded: a stream stuck on a failed peer is aborted (NcclCommunicator::wait), not
     // waited for; through each communicator in turn, since either may hold the stream.
@@ -135,6 +136,9 @@ CudaDevicePlane::~CudaDevicePlane() {
     (void)nccl_->communicator->wait(stream_, kDrainLimit);  // nobody left to tell
     if (nccl_->local_communicator)
       (void)nccl_->local_communicator->wait(stream_, kDrainLimit);
+    // The communicators go before the stream their work ran on (NCCL's own examples do so).
+    nccl_->local_communicator.reset();
+    nccl_->communicator.reset();
   }
   if (fusion_buffer_ != nullptr)
     cudaFreeAsync(fusion_buffer_, stream_);
@@ -150,9 +154,6 @@ CudaDevicePlane::~CudaDevicePlane() {
                  "its stream and buffers are left as they are\n",
                  device_, static_cast<long long>(kDrainLimit.count()));
   }
-  MutexLock lock(&nccl_->mu);
-  nccl_->local_communicator.reset();
-  nccl_->communicator.reset();
 }
 
 Status CudaDevicePlane::wait_for(const DeviceEvent& ready) {

@@ -11,6 +11,7 @@
 
 #include "collectives/bounded_call.h"
 #include "collectives/cuda_check.h"
+#include "collectives/cuda_device_scope.h"
 #include "collectives/half.h"
 #include "collectives/mpi_check.h"
 #include "horovod_cpp/rank_ranges.h"
@@ -209,7 +210,8 @@ NcclCommunicator::NcclCommunicator(ncclComm_t comm, int device, int size)
 NcclCommunicator::~NcclCommunicator() {
   if (comm_ == nullptr)
     return;
-  cudaSetDevice(device_);
+  // On whichever thread shuts the runtime down (often the user's): leave its device as found.
+  CudaDeviceScope scope(device_);
   // Finalize flushes what was issued; a peer that is gone could keep it in progress for ever.
   if (settle_call(comm_, ncclCommFinalize(comm_), "ncclCommFinalize", kDestroyLimit).is_ok())
     ncclCommDestroy(comm_);
