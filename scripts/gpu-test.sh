@@ -4,8 +4,8 @@
 # (ctest -L gpu), the GPU benchmarks, then compute-sanitizer's memcheck on the GPU tests (last:
 # the slowest, and it may not run in a sandbox). Without a GPU they build and skip. Logs and
 # CSVs go to $HVD_GPU_OUT (default $OUT, else build-gpu/gpu-results); each step runs even if an
-# earlier one failed, within its own time limit (HVD_GPU_STEP_LIMIT seconds, default 180), and
-# the exit status says whether any failed.
+# earlier one failed, within its own time limit (HVD_GPU_STEP_LIMIT seconds, default 180; the
+# GPU tests HVD_GPU_TESTS_LIMIT, default 300), and the exit status says whether any failed.
 #   bash scripts/gpu-test.sh [extra cmake args...]
 # Needs python3 with torch, cmake, the CUDA toolkit (CUDAToolkit_ROOT, else /usr/local/cuda),
 # and NCCL (the toolkit's, else PyTorch's nvidia-nccl wheel). Open MPI, GoogleTest and CLI11
@@ -86,7 +86,11 @@ fi
 echo "== build"
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 nvidia-smi -L 2>/dev/null || true
-step gpu-tests bash -c "cd '$build' && ctest -L gpu --output-on-failure"
+# One NCCL and one CUDA runtime should load: ours must be the ones LibTorch uses.
+echo "== libraries of torch_cuda_test"
+ldd "$build/tests/torch_cuda_test" | grep -E "nccl|cudart|torch_cuda|c10_cuda" || true
+# Six tests, each stopped by ctest after 150 s.
+step_limit=${HVD_GPU_TESTS_LIMIT:-300} step gpu-tests bash -c "cd '$build' && ctest -L gpu --output-on-failure"
 mpirun=(mpirun --allow-run-as-root --oversubscribe --bind-to none
   --mca btl_vader_single_copy_mechanism none)
 if [[ -x $build/examples/gpu_benchmark ]]; then

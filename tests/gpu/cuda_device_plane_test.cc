@@ -76,10 +76,11 @@ std::vector<unsigned char> host_values(DataType dtype, size_t n) {
     unsigned char* out = bytes.data() + i * element_size_bytes(dtype);
     switch (dtype) {
       case DataType::UInt8:
-        *out = static_cast<std::uint8_t>(static_cast<int>(v) & 0xff);
+        *out = static_cast<std::uint8_t>(static_cast<std::int64_t>(v) & 0xff);
         break;
       case DataType::Int8:
-        *reinterpret_cast<std::int8_t*>(out) = static_cast<std::int8_t>(static_cast<int>(v) % 100);
+        *reinterpret_cast<std::int8_t*>(out) =
+            static_cast<std::int8_t>(static_cast<std::int64_t>(v) % 100);
         break;
       case DataType::Int32:
         *reinterpret_cast<std::int32_t*>(out) = static_cast<std::int32_t>(v / 8);
@@ -121,10 +122,10 @@ TEST(CudaDevicePlane, ScaledCopyMatchesTheHostBitForBit) {
       scaled_copy(in.data(), want.data(), static_cast<std::int64_t>(n), dtype, factor);
       DeviceBytes src(in.size()), dst(in.size());
       ASSERT_EQ(cudaMemcpy(src.ptr, in.data(), in.size(), cudaMemcpyHostToDevice), cudaSuccess);
-      settle_setup();
+      ASSERT_NO_FATAL_FAILURE(settle_setup());
       ASSERT_TRUE(plane->scaled_copy(src.ptr, dst.ptr, static_cast<std::int64_t>(n), dtype, factor)
                       .is_ok());
-      finish(*plane);
+      ASSERT_NO_FATAL_FAILURE(finish(*plane));
       std::vector<unsigned char> got(in.size());
       ASSERT_EQ(cudaMemcpy(got.data(), dst.ptr, got.size(), cudaMemcpyDeviceToHost), cudaSuccess);
       EXPECT_EQ(got, want) << data_type_name(dtype) << " x " << factor;
@@ -160,7 +161,7 @@ TEST(CudaDevicePlane, BatchedScaledCopiesMatchTheHostBitForBit) {
       ASSERT_EQ(cudaMemcpy(static_cast<char*>(dst.ptr) + last_offset, in.data() + last_offset,
                            counts.back() * width, cudaMemcpyHostToDevice),
                 cudaSuccess);
-      settle_setup();
+      ASSERT_NO_FATAL_FAILURE(settle_setup());
       std::vector<DeviceCopy> copies;
       size_t offset = 0;
       for (size_t c = 0; c < counts.size(); ++c) {
@@ -172,7 +173,7 @@ TEST(CudaDevicePlane, BatchedScaledCopiesMatchTheHostBitForBit) {
         offset += counts[c];
       }
       ASSERT_TRUE(plane->scaled_copies(copies, dtype, factor).is_ok());
-      finish(*plane);
+      ASSERT_NO_FATAL_FAILURE(finish(*plane));
       std::vector<unsigned char> got(in.size());
       ASSERT_EQ(cudaMemcpy(got.data(), dst.ptr, got.size(), cudaMemcpyDeviceToHost), cudaSuccess);
       EXPECT_EQ(got, want) << data_type_name(dtype) << " x " << factor;
@@ -195,7 +196,7 @@ TEST(CudaDevicePlane, AllreduceWaitsForTheReadyEventAndZeroedIsZero) {
     host[i] = static_cast<float>(i % 13);
   DeviceBytes input(n * sizeof(float)), output(n * sizeof(float)), later(n * sizeof(float));
   ASSERT_EQ(cudaMemset(input.ptr, 0xff, input.size), cudaSuccess);
-  settle_setup();
+  ASSERT_NO_FATAL_FAILURE(settle_setup());
   cudaStream_t user = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&user, cudaStreamNonBlocking), cudaSuccess);
   // The input arrives on the user's stream 200 ms from now; only the event orders the plane
@@ -224,7 +225,7 @@ TEST(CudaDevicePlane, AllreduceWaitsForTheReadyEventAndZeroedIsZero) {
   ASSERT_TRUE(plane->scaled_copy(bigger.value(), later.ptr, n, DataType::Float32, 1.0).is_ok());
   auto zeros = plane->zeroed(4096);
   ASSERT_TRUE(zeros.is_ok()) << zeros.status().message();
-  finish(*plane);
+  ASSERT_NO_FATAL_FAILURE(finish(*plane));
   const StatusOr<bool> late = ready.value()->happened();
   ASSERT_TRUE(late.is_ok()) << late.status().message();
   EXPECT_TRUE(late.value());
@@ -265,13 +266,13 @@ TEST(CudaDevicePlane, AllgatherAndBroadcastOnOneRankMoveTheBytes) {
   DeviceBytes send(bytes.size()), recv(bytes.size());
   ASSERT_EQ(cudaMemcpy(send.ptr, bytes.data(), bytes.size(), cudaMemcpyHostToDevice), cudaSuccess);
   ASSERT_EQ(cudaMemset(recv.ptr, 0, recv.size), cudaSuccess);
-  settle_setup();
+  ASSERT_NO_FATAL_FAILURE(settle_setup());
   ASSERT_TRUE(
       plane->allgather(send.ptr, recv.ptr, {static_cast<std::int64_t>(bytes.size())}).is_ok());
   ASSERT_TRUE(
       plane->broadcast(recv.ptr, static_cast<std::int64_t>(bytes.size()), DataType::UInt8, 0)
           .is_ok());
-  finish(*plane);
+  ASSERT_NO_FATAL_FAILURE(finish(*plane));
   std::vector<unsigned char> got(bytes.size());
   ASSERT_EQ(cudaMemcpy(got.data(), recv.ptr, got.size(), cudaMemcpyDeviceToHost), cudaSuccess);
   EXPECT_EQ(got, bytes);
@@ -286,7 +287,7 @@ TEST(CudaDevicePlane, ReducescatterAndAlltoallOnOneRankKeepTheRanksBlock) {
   ASSERT_EQ(cudaMemcpy(send.ptr, values.data(), bytes, cudaMemcpyHostToDevice), cudaSuccess);
   ASSERT_EQ(cudaMemset(scattered.ptr, 0, bytes), cudaSuccess);
   ASSERT_EQ(cudaMemset(exchanged.ptr, 0, bytes), cudaSuccess);
-  settle_setup();
+  ASSERT_NO_FATAL_FAILURE(settle_setup());
   const auto count = static_cast<std::int64_t>(values.size());
   // One rank: its block is everything, and the reduction of one contribution is itself.
   ASSERT_TRUE(
@@ -296,7 +297,7 @@ TEST(CudaDevicePlane, ReducescatterAndAlltoallOnOneRankKeepTheRanksBlock) {
                   ->alltoall(send.ptr, {static_cast<std::int64_t>(bytes)}, exchanged.ptr,
                              {static_cast<std::int64_t>(bytes)})
                   .is_ok());
-  finish(*plane);
+  ASSERT_NO_FATAL_FAILURE(finish(*plane));
   for (DeviceBytes* out : {&scattered, &exchanged}) {
     std::vector<float> got(values.size());
     ASSERT_EQ(cudaMemcpy(got.data(), out->ptr, bytes, cudaMemcpyDeviceToHost), cudaSuccess);
@@ -312,7 +313,7 @@ TEST(CudaDevicePlane, HierarchicalStepsOnOneRankRoundTripThroughPageLockedMemory
   const auto count = static_cast<std::int64_t>(values.size());
   DeviceBytes send(bytes), shard(bytes), gathered(bytes);
   ASSERT_EQ(cudaMemcpy(send.ptr, values.data(), bytes, cudaMemcpyHostToDevice), cudaSuccess);
-  settle_setup();
+  ASSERT_NO_FATAL_FAILURE(settle_setup());
   // The local communicator (of this one rank) is made by the first local call.
   ASSERT_TRUE(
       plane->local_reducescatter(send.ptr, shard.ptr, {count}, DataType::Float64, ReduceOp::Sum)
@@ -321,7 +322,7 @@ TEST(CudaDevicePlane, HierarchicalStepsOnOneRankRoundTripThroughPageLockedMemory
   ASSERT_TRUE(host.is_ok()) << host.status().message();
   ASSERT_TRUE(
       plane->copy_to_host(shard.ptr, host.value(), static_cast<std::int64_t>(bytes)).is_ok());
-  finish(*plane);
+  ASSERT_NO_FATAL_FAILURE(finish(*plane));
   auto* staged = static_cast<double*>(host.value());
   EXPECT_EQ(std::vector<double>(staged, staged + values.size()), values);
   for (std::size_t i = 0; i < values.size(); ++i)
@@ -330,7 +331,7 @@ TEST(CudaDevicePlane, HierarchicalStepsOnOneRankRoundTripThroughPageLockedMemory
       plane->copy_to_device(host.value(), shard.ptr, static_cast<std::int64_t>(bytes)).is_ok());
   ASSERT_TRUE(
       plane->local_allgather(shard.ptr, gathered.ptr, {static_cast<std::int64_t>(bytes)}).is_ok());
-  finish(*plane);
+  ASSERT_NO_FATAL_FAILURE(finish(*plane));
   std::vector<double> got(values.size());
   ASSERT_EQ(cudaMemcpy(got.data(), gathered.ptr, bytes, cudaMemcpyDeviceToHost), cudaSuccess);
   for (std::size_t i = 0; i < values.size(); ++i)
@@ -349,7 +350,7 @@ TEST(CudaDevicePlane, EmptyTensorsSkipTheCollective) {
   ASSERT_TRUE(plane->allgather(nullptr, nullptr, {0}).is_ok());
   ASSERT_TRUE(plane->reducescatter(nullptr, nullptr, {0}, DataType::Int32, ReduceOp::Sum).is_ok());
   ASSERT_TRUE(plane->alltoall(nullptr, {0}, nullptr, {0}).is_ok());
-  finish(*plane);
+  ASSERT_NO_FATAL_FAILURE(finish(*plane));
 }
 
 TEST(CudaDevicePlane, ADeviceBeyondTheVisibleOnesIsAnErrorNamingBoth) {

@@ -223,7 +223,7 @@ TEST_F(NcclCommunicatorTest, AllreduceEveryDtypeAndOpMatchesTheHost) {
       for (std::size_t i = 0; i < count; ++i)
         in[i] = input_value(rank, i);
       DeviceBuffer send(count * element_size_bytes(dtype)), recv(count * element_size_bytes(dtype));
-      send.upload(encode(dtype, in));
+      ASSERT_NO_FATAL_FAILURE(send.upload(encode(dtype, in)));
       Status s = comm_->allreduce(send.get(), recv.get(), count, dtype, op, 1.0, stream_);
       ASSERT_TRUE(s.is_ok()) << s.message();
       s = comm_->wait(stream_, kLimit);
@@ -247,7 +247,7 @@ TEST_F(NcclCommunicatorTest, PrescaleMultipliesEachInputFirst) {
       for (std::size_t i = 0; i < count; ++i)
         in[i] = input_value(rank, i);
       DeviceBuffer buffer(count * element_size_bytes(dtype));
-      buffer.upload(encode(dtype, in));
+      ASSERT_NO_FATAL_FAILURE(buffer.upload(encode(dtype, in)));
       Status s = comm_->allreduce(buffer.get(), buffer.get(), count, dtype, op, 0.5, stream_);
       ASSERT_TRUE(s.is_ok()) << s.message();
       ASSERT_TRUE(comm_->wait(stream_, kLimit).is_ok());
@@ -267,7 +267,7 @@ TEST_F(NcclCommunicatorTest, BroadcastAllgatherReducescatter) {
     mine[i] = input_value(rank, i);
 
   DeviceBuffer broadcast(count * 4);
-  broadcast.upload(encode(dtype, mine));
+  ASSERT_NO_FATAL_FAILURE(broadcast.upload(encode(dtype, mine)));
   const int root = size - 1;
   ASSERT_TRUE(comm_->broadcast(broadcast.get(), count, dtype, root, stream_).is_ok());
   ASSERT_TRUE(comm_->wait(stream_, kLimit).is_ok());
@@ -276,7 +276,7 @@ TEST_F(NcclCommunicatorTest, BroadcastAllgatherReducescatter) {
     ASSERT_EQ(got[i], input_value(root, i));
 
   DeviceBuffer send(count * 4), gathered(count * 4 * static_cast<std::size_t>(size));
-  send.upload(encode(dtype, mine));
+  ASSERT_NO_FATAL_FAILURE(send.upload(encode(dtype, mine)));
   ASSERT_TRUE(comm_->allgather(send.get(), gathered.get(), count, dtype, stream_).is_ok());
   ASSERT_TRUE(comm_->wait(stream_, kLimit).is_ok());
   got = decode(dtype, gathered.download());
@@ -290,7 +290,7 @@ TEST_F(NcclCommunicatorTest, BroadcastAllgatherReducescatter) {
   for (std::size_t j = 0; j < blocks.size(); ++j)
     blocks[j] = input_value(rank, j);
   DeviceBuffer scatter_in(blocks.size() * 4), scatter_out(count * 4);
-  scatter_in.upload(encode(dtype, blocks));
+  ASSERT_NO_FATAL_FAILURE(scatter_in.upload(encode(dtype, blocks)));
   ASSERT_TRUE(
       comm_
           ->reducescatter(scatter_in.get(), scatter_out.get(), count, dtype, ReduceOp::Sum, stream_)
