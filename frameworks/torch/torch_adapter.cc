@@ -33,6 +33,22 @@ StatusOr<std::shared_ptr<const DeviceEvent>> record_ready_event(
 constexpr bool kAsyncStaging = false;
 #endif
 
+// A CUDA block goes back to the pool of the stream it was allocated on. Once work queued on
+// another stream (the caller's current one: a staging copy, or a copy back after the caller
+// switched streams) uses it, that stream must be recorded, or the block could be handed out
+// again, and overwritten, before that work has run.
+void used_on_current_stream(const torch::Tensor& t) {
+#if HVD_TORCH_CUDA_PLANE
+  if (t.is_cuda()) {
+    c10::cuda::CUDACachingAllocator::recordStream(
+        t.storage().data_ptr(), c10::cuda::getCurrentCUDAStream(t.device().index()));
+  }
+#else
+  // No copy runs behind the caller's back: kAsyncStaging is off.
+  (void)t;
+#endif
+}
+
 // Handle -> the state it keeps alive. Thread-safe.
 class TorchHandleStates {
  public:
@@ -121,10 +137,10 @@ HostInput host_contiguous(const torch::Tensor& t) {
   // page-locked block is not handed out again before the copy has run: LibTorch's host
   // allocator records an event for it on the stream. Nor is t's block, should the caller
   // free t at once, though it came from another stream's pool.
-  const c10::cuda::CUDAStream stream = c10::cuda::getCurrentCUDAStream(t.device().index());
   staged.tensor.copy_(t, /*non_blocking=*/true);
-  c10::cuda::CUDACachingAllocator::recordStream(t.storage().data_ptr(), stream);
-  StatusOr<std::shared_ptr<const DeviceEvent>> ready = record_ready_event(stream);
+  used_on_current_stream(t);
+  StatusOr<std::shared_ptr<const DeviceEvent>> ready =
+      record_ready_event(c10::cuda::getCurrentCUDAStream(t.device().index()));
   throw_if_error(ready.status().with_context("recording the copy out of GPU memory"));
   staged.ready = std::move(ready).value();
 #else
@@ -285,25 +301,6 @@ bool poll(Handle h) {
   throw_if_error(done.status());
   return done.value();
 }
-
-namespace {
-
-// A CUDA block goes back to the pool of the stream it was allocated on (the caller's stream
-// when the op was queued); once work queued on another stream (the current one, should the
-// caller have switched) uses it, that stream must be recorded, or the block could be handed
-// out again, and overwritten, before that work has run.
-void used_on_current_stream(const torch::Tensor& t) {
-#if HVD_TORCH_CUDA_PLANE
-  if (t.is_cuda()) {
-    c10::cuda::CUDACachingAllocator::recordStream(
-        t.storage().data_ptr(), c10::cuda::getCurrentCUDAStream(t.device().index()));
-  }
-#else
-  (void)t;  // no copy runs behind the caller's back: kAsyncStaging is off
-#endif
-}
-
-}  // namespace
 
 torch::Tensor allocated_result(const TorchOpState& state) {
   const torch::Tensor& output = *state.allocated_output;
