@@ -2,11 +2,9 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
-#include <type_traits>
 
 #include "collectives/device_scaled_copy.h"
+#include "collectives/scaled_element.h"
 
 namespace hvd {
 namespace {
@@ -14,53 +12,14 @@ namespace {
 constexpr int kThreads = 256;
 constexpr std::int64_t kMaxBlocks = 4096;  // a grid-stride loop covers the rest
 
-// An integer type's range as doubles: [low, high], high being the largest double below
-// max + 1 (casting 2^63 to int64 would be undefined).
-struct Range {
-  double low = 0;
-  double high = 0;
-};
-
-template <class T>
-__device__ T scale_one(T x, double factor, Range range) {
-  if constexpr (std::is_integral_v<T>) {
-    double v = trunc(static_cast<double>(x) * factor);
-    if (isnan(v))
-      v = 0;
-    return static_cast<T>(fmin(fmax(v, range.low), range.high));
-  } else {
-    return static_cast<T>(static_cast<double>(x) * factor);
-  }
-}
-
-template <>
-__device__ __half scale_one<__half>(__half x, double factor, Range) {
-  return __float2half(__half2float(x) * static_cast<float>(factor));
-}
-
-template <>
-__device__ __nv_bfloat16 scale_one<__nv_bfloat16>(__nv_bfloat16 x, double factor, Range) {
-  return __float2bfloat16(__bfloat162float(x) * static_cast<float>(factor));
-}
-
 template <class T>
 __global__ void scaled_copy_kernel(const T* src, T* dst, std::int64_t count, double factor,
-                                   Range range) {
+                                   IntegerRange range) {
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
        i += stride) {
-    dst[i] = scale_one(src[i], factor, range);
+    dst[i] = scale_element(src[i], factor, range);
   }
-}
-
-template <class T>
-Range range_of() {
-  Range range;
-  if constexpr (std::is_integral_v<T>) {
-    range.low = static_cast<double>(std::numeric_limits<T>::min());
-    range.high = std::nextafter(static_cast<double>(std::numeric_limits<T>::max()) + 1.0, 0.0);
-  }
-  return range;
 }
 
 // A kernel argument (by value: no device memory to manage, and it fits CUDA's 4 KiB limit on
@@ -70,12 +29,12 @@ struct CopyBatch {
   void* dst[kScaledCopyBatch];
   std::int64_t count[kScaledCopyBatch];
 };
-static_assert(sizeof(CopyBatch) + 2 * sizeof(double) + sizeof(Range) < 4096);
+static_assert(sizeof(CopyBatch) + 2 * sizeof(double) + sizeof(IntegerRange) < 4096);
 
 // Copy blockIdx.y of the batch, grid-stride over blockIdx.x. kScaled false: a plain copy of
 // T-sized elements (T then only says how wide they are).
 template <class T, bool kScaled>
-__global__ void batched_scaled_copy_kernel(CopyBatch batch, double factor, Range range) {
+__global__ void batched_scaled_copy_kernel(CopyBatch batch, double factor, IntegerRange range) {
   const T* src = static_cast<const T*>(batch.src[blockIdx.y]);
   T* dst = static_cast<T*>(batch.dst[blockIdx.y]);
   const std::int64_t count = batch.count[blockIdx.y];
@@ -83,7 +42,7 @@ __global__ void batched_scaled_copy_kernel(CopyBatch batch, double factor, Range
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count;
        i += stride) {
     if constexpr (kScaled)
-      dst[i] = scale_one(src[i], factor, range);
+      dst[i] = scale_element(src[i], factor, range);
     else
       dst[i] = src[i];
   }
@@ -98,7 +57,7 @@ cudaError_t launch_batch(const CopyBatch& batch, int n, std::int64_t max_count, 
   (void)cudaGetLastError();  // an earlier failure on this thread is not this launch's
   batched_scaled_copy_kernel<T, kScaled>
       <<<dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(n)), kThreads, 0, stream>>>(
-          batch, factor, range_of<T>());
+          batch, factor, integer_range_of<T>());
   return cudaGetLastError();
 }
 
@@ -147,7 +106,7 @@ cudaError_t launch_scaled_batch(const CopyBatch& batch, int n, std::int64_t max_
 template <class T>
 cudaError_t launch(const void* src, void* dst, std::int64_t count, double factor,
                    cudaStream_t stream) {
-  const Range range = range_of<T>();
+  const IntegerRange range = integer_range_of<T>();
   const std::int64_t blocks = std::min<std::int64_t>((count + kThreads - 1) / kThreads, kMaxBlocks);
   (void)cudaGetLastError();  // as in launch_batch
   scaled_copy_kernel<T><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(
