@@ -9,6 +9,7 @@
 #include "collectives/cuda_check.h"
 #include "collectives/cuda_device_scope.h"
 #include "collectives/cuda_ready_event.h"
+#include "collectives/cuda_stream_capture.h"
 #include "collectives/device_scaled_copy.h"
 
 namespace hvd {
@@ -30,6 +31,13 @@ bool stream_idle_within(cudaStream_t stream, std::chrono::milliseconds limit) {
   return true;
 }
 
+// Every CUDA call of the background and finalizer threads goes through here (or create()):
+// they poll events while a user may be capturing a CUDA graph (cuda_stream_capture.h).
+cudaError_t select_on_runtime_thread(int device) {
+  relax_capture_checks_on_runtime_thread();
+  return cudaSetDevice(device);
+}
+
 }  // namespace
 
 StatusOr<std::shared_ptr<const CudaReadyEvent>> CudaReadyEvent::record(int device,
@@ -37,14 +45,19 @@ StatusOr<std::shared_ptr<const CudaReadyEvent>> CudaReadyEvent::record(int devic
   // On the user's thread: leave its CUDA context as it was (torch reads its device from it).
   CudaDeviceScope scope(device);
   HVD_RETURN_IF_CUDA_ERROR(scope.selected());
+  const Status capturing =
+      refuse_if_capturing(stream, "queueing an op on GPU " + std::to_string(device));
   cudaEvent_t event = nullptr;
-  cudaError_t rc = cudaEventCreateWithFlags(&event, cudaEventDisableTiming);
+  cudaError_t rc = cudaSuccess;
   std::shared_ptr<const CudaReadyEvent> ready;
-  if (rc == cudaSuccess) {
+  if (capturing.is_ok())
+    rc = cudaEventCreateWithFlags(&event, cudaEventDisableTiming);
+  if (capturing.is_ok() && rc == cudaSuccess) {
     ready.reset(new CudaReadyEvent(device, event));
     rc = cudaEventRecord(event, stream);
   }
   const Status restored = scope.restore();
+  HVD_RETURN_IF_ERROR(capturing);
   HVD_RETURN_IF_CUDA_ERROR(rc);
   HVD_RETURN_IF_ERROR(restored);
   return ready;
@@ -63,8 +76,13 @@ Status rerecord_cuda_ready_event(const DeviceEvent& ready, int device, cudaStrea
     return Status::error("internal: a ready event that is not a CUDA event");
   CudaDeviceScope scope(device);
   HVD_RETURN_IF_CUDA_ERROR(scope.selected());
-  const cudaError_t rc = cudaEventRecord(event->event(), stream);
+  // Recorded into a capture, the event would never happen outside the graph.
+  const Status capturing =
+      refuse_if_capturing(stream, "an op on GPU " + std::to_string(device) +
+                                      " queued before its stream began capturing");
+  const cudaError_t rc = capturing.is_ok() ? cudaEventRecord(event->event(), stream) : cudaSuccess;
   const Status restored = scope.restore();
+  HVD_RETURN_IF_ERROR(capturing);
   HVD_RETURN_IF_CUDA_ERROR(rc);
   HVD_RETURN_IF_ERROR(restored);
   return Status::ok();
@@ -78,7 +96,7 @@ CudaReadyEvent::~CudaReadyEvent() {
 }
 
 StatusOr<bool> CudaReadyEvent::happened() const {
-  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(select_on_runtime_thread(device_));
   const cudaError_t queried = cudaEventQuery(event_);
   if (queried == cudaErrorNotReady)
     return false;
@@ -87,6 +105,7 @@ StatusOr<bool> CudaReadyEvent::happened() const {
 }
 
 StatusOr<std::unique_ptr<DevicePlane>> CudaDevicePlane::create(int device, const MpiContext& mpi) {
+  relax_capture_checks_on_runtime_thread();  // made on the background thread
   const Topology& topology = mpi.topology();
   int visible = 0;
   const cudaError_t counted = cudaGetDeviceCount(&visible);
@@ -160,7 +179,7 @@ Status CudaDevicePlane::wait_for(const DeviceEvent& ready) {
   const auto* event = dynamic_cast<const CudaReadyEvent*>(&ready);
   if (event == nullptr)
     return Status::error("internal: a ready event that is not a CUDA event");
-  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(select_on_runtime_thread(device_));
   HVD_RETURN_IF_CUDA_ERROR(cudaStreamWaitEvent(stream_, event->event(), 0));
   return Status::ok();
 }
@@ -168,7 +187,7 @@ Status CudaDevicePlane::wait_for(const DeviceEvent& ready) {
 StatusOr<void*> CudaDevicePlane::fusion_buffer(std::int64_t bytes) {
   if (bytes <= fusion_bytes_)
     return fusion_buffer_;
-  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(select_on_runtime_thread(device_));
   // Stream-ordered: the old buffer is freed after the work already queued on it, and nothing
   // waits for the device (cudaFree would wait for every stream on it).
   if (fusion_buffer_ != nullptr) {
@@ -182,7 +201,7 @@ StatusOr<void*> CudaDevicePlane::fusion_buffer(std::int64_t bytes) {
 }
 
 StatusOr<std::shared_ptr<void>> CudaDevicePlane::zeroed(std::int64_t bytes) {
-  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(select_on_runtime_thread(device_));
   const auto size = static_cast<size_t>(std::max<std::int64_t>(bytes, 1));
   void* memory = nullptr;
   HVD_RETURN_IF_CUDA_ERROR(cudaMallocAsync(&memory, size, stream_));
@@ -200,7 +219,7 @@ StatusOr<std::shared_ptr<void>> CudaDevicePlane::zeroed(std::int64_t bytes) {
 
 Status CudaDevicePlane::scaled_copy(const void* src, void* dst, std::int64_t count, DataType dtype,
                                     double factor) {
-  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(select_on_runtime_thread(device_));
   HVD_RETURN_IF_CUDA_ERROR(launch_scaled_copy(src, dst, count, dtype, factor, stream_));
   return Status::ok();
 }
@@ -210,7 +229,7 @@ Status CudaDevicePlane::scaled_copies(const std::vector<DeviceCopy>& copies, Dat
   std::vector<ScaledCopyRange> ranges(copies.size());
   for (std::size_t i = 0; i < copies.size(); ++i)
     ranges[i] = ScaledCopyRange{copies[i].src, copies[i].dst, copies[i].count};
-  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(select_on_runtime_thread(device_));
   HVD_RETURN_IF_CUDA_ERROR(launch_scaled_copies(
       ranges.data(), static_cast<std::int64_t>(ranges.size()), dtype, factor, stream_));
   return Status::ok();
@@ -289,7 +308,7 @@ Status CudaDevicePlane::local_allgather(const void* send, void* recv,
 StatusOr<void*> CudaDevicePlane::host_buffer(std::int64_t bytes) {
   if (!host_buffers_.empty() && bytes <= host_bytes_)
     return host_buffers_.back();
-  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(select_on_runtime_thread(device_));
   void* memory = nullptr;
   const std::int64_t grown = std::max(bytes, 2 * host_bytes_);  // few replacements kept
   HVD_RETURN_IF_CUDA_ERROR(
@@ -300,14 +319,14 @@ StatusOr<void*> CudaDevicePlane::host_buffer(std::int64_t bytes) {
 }
 
 Status CudaDevicePlane::copy_to_host(const void* device_src, void* host_dst, std::int64_t bytes) {
-  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(select_on_runtime_thread(device_));
   HVD_RETURN_IF_CUDA_ERROR(cudaMemcpyAsync(host_dst, device_src, static_cast<size_t>(bytes),
                                            cudaMemcpyDeviceToHost, stream_));
   return Status::ok();
 }
 
 Status CudaDevicePlane::copy_to_device(const void* host_src, void* device_dst, std::int64_t bytes) {
-  HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device_));
+  HVD_RETURN_IF_CUDA_ERROR(select_on_runtime_thread(device_));
   HVD_RETURN_IF_CUDA_ERROR(cudaMemcpyAsync(device_dst, host_src, static_cast<size_t>(bytes),
                                            cudaMemcpyHostToDevice, stream_));
   return Status::ok();
@@ -315,7 +334,7 @@ Status CudaDevicePlane::copy_to_device(const void* host_src, void* device_dst, s
 
 CompletionFinalizer::Poll CudaDevicePlane::completion() {
   cudaEvent_t event = nullptr;
-  cudaError_t made = cudaSetDevice(device_);
+  cudaError_t made = select_on_runtime_thread(device_);
   if (made == cudaSuccess)
     made = cudaEventCreateWithFlags(&event, cudaEventDisableTiming);
   if (made == cudaSuccess)
@@ -329,7 +348,7 @@ CompletionFinalizer::Poll CudaDevicePlane::completion() {
   std::shared_ptr<CUevent_st> done(event, [](cudaEvent_t e) { cudaEventDestroy(e); });
   // The finalizer thread polls: on this plane's device (see CudaReadyEvent::happened).
   return [done, nccl = nccl_, device = device_]() -> StatusOr<bool> {
-    HVD_RETURN_IF_CUDA_ERROR(cudaSetDevice(device));
+    HVD_RETURN_IF_CUDA_ERROR(select_on_runtime_thread(device));
     const cudaError_t state = cudaEventQuery(done.get());
     if (state == cudaSuccess)
       return true;

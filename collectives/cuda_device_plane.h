@@ -9,7 +9,10 @@
 //
 // Thread: the DevicePlane contract. The NCCL communicator is shared by the background thread
 // (queueing) and the finalizer (polling its asynchronous error) under one mutex, because an
-// error in a call aborts and frees the communicator.
+// error in a call aborts and frees the communicator. Those two threads (and the plane's
+// create()) put themselves in CUDA's relaxed capture mode at their first call here, so a user
+// capturing a CUDA graph meanwhile breaks neither them nor the capture; an op queued from a
+// stream that is capturing is refused (cuda_stream_capture.h).
 #pragma once
 
 #include <cuda_runtime_api.h>

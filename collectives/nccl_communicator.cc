@@ -12,6 +12,7 @@
 #include "collectives/bounded_call.h"
 #include "collectives/cuda_check.h"
 #include "collectives/cuda_device_scope.h"
+#include "collectives/cuda_stream_capture.h"
 #include "collectives/half.h"
 #include "collectives/mpi_check.h"
 #include "horovod_cpp/rank_ranges.h"
@@ -46,6 +47,7 @@ std::string abort_stuck_message() {
 bool abort_within(ncclComm_t comm, int device) {
   const bool returned = call_within(
       [comm, device] {
+        relax_capture_checks_on_runtime_thread();  // a thread of the runtime's own
         cudaSetDevice(device);
         ncclCommAbort(comm);
       },

@@ -10,6 +10,7 @@
 #include <c10/cuda/CUDAStream.h>
 
 #include "collectives/cuda_ready_event.h"
+#include "collectives/cuda_stream_capture.h"
 #endif
 
 namespace hvd {
@@ -131,19 +132,22 @@ void check_tensor(const torch::Tensor& t, const char* caller) {
 HostInput host_contiguous(const torch::Tensor& t) {
   if (t.is_cpu())
     return {t.contiguous(), nullptr};
-  HostInput staged{host_empty_like(t), nullptr};
 #if HVD_TORCH_CUDA_PLANE
+  // Before the page-locked allocation, which a capture would see too.
+  const c10::cuda::CUDAStream stream = c10::cuda::getCurrentCUDAStream(t.device().index());
+  throw_if_error(refuse_if_capturing(stream.stream(), "staging a GPU tensor through host memory"));
+  HostInput staged{host_empty_like(t), nullptr};
   // After the work that produces t on the caller's stream, and without waiting for it. The
   // page-locked block is not handed out again before the copy has run: LibTorch's host
   // allocator records an event for it on the stream. Nor is t's block, should the caller
   // free t at once, though it came from another stream's pool.
   staged.tensor.copy_(t, /*non_blocking=*/true);
   used_on_current_stream(t);
-  StatusOr<std::shared_ptr<const DeviceEvent>> ready =
-      record_ready_event(c10::cuda::getCurrentCUDAStream(t.device().index()));
+  StatusOr<std::shared_ptr<const DeviceEvent>> ready = record_ready_event(stream);
   throw_if_error(ready.status().with_context("recording the copy out of GPU memory"));
   staged.ready = std::move(ready).value();
 #else
+  HostInput staged{host_empty_like(t), nullptr};
   staged.tensor.copy_(t);  // waits for the device: the background thread reads it next
 #endif
   return staged;
@@ -153,6 +157,10 @@ bool on_device_plane(const torch::Tensor& t, const char* caller) {
 #if HVD_TORCH_CUDA_PLANE
   if (!t.is_cuda())
     return false;
+  // First, before any copy or allocation a capture would take in (either path).
+  throw_if_error(
+      refuse_if_capturing(c10::cuda::getCurrentCUDAStream(t.device().index()).stream(),
+                          std::string(caller) + " on GPU " + std::to_string(t.device().index())));
   StatusOr<bool> enabled = device_plane_enabled(caller);
   throw_if_error(enabled.status());
   return enabled.value();
@@ -244,6 +252,7 @@ void allocate_output_later(TensorTableEntry* entry, TorchOpState* state, const t
     // CUDA context on another GPU.
     entry->allocate_output = [slot, options = options.pinned_memory(true), result_device](
                                  const std::vector<std::int64_t>& shape) -> StatusOr<void*> {
+      relax_capture_checks_on_runtime_thread();  // the background thread's
       c10::cuda::CUDAGuard on_result_device(result_device);
       return allocate_into(slot.get(), shape, options);
     };
@@ -256,6 +265,7 @@ void allocate_output_later(TensorTableEntry* entry, TorchOpState* state, const t
     const c10::cuda::CUDAStream caller = c10::cuda::getCurrentCUDAStream(entry->device);
     entry->allocate_output = [slot, options, caller, ready = entry->ready](
                                  const std::vector<std::int64_t>& shape) -> StatusOr<void*> {
+      relax_capture_checks_on_runtime_thread();  // the background thread's
       c10::cuda::CUDAStreamGuard on_caller_stream(caller);
       HVD_ASSIGN_OR_RETURN(void* output, allocate_into(slot.get(), shape, options));
       if (ready) {

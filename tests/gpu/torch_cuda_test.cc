@@ -15,8 +15,12 @@
 
 // Streams need c10's CUDA headers, usable only with a CUDA LibTorch (CMake says which).
 #ifdef HVD_TEST_TORCH_HAS_CUDA
+#include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
+
+#include <chrono>
+#include <thread>
 #endif
 
 namespace {
@@ -148,27 +152,6 @@ TEST(TorchCudaTest, CudaOnOneRankAndCpuOnAnotherIsAnErrorEverywhere) {
 }
 
 #ifdef HVD_TEST_TORCH_HAS_CUDA
-TEST(TorchCudaTest, TheCallersStreamOrderHolds) {
-  c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, gpu().index());
-  c10::cuda::CUDAStreamGuard guard(stream);
-  torch::Tensor t = torch::ones({1 << 20}, gpu());
-  // Queued on `stream` before the allreduce: the reduction must see it.
-  for (int i = 0; i < 20; ++i)
-    t.mul_(1.0);
-  t.mul_(3.0);
-  torch::Tensor sum = hvd::allreduce(t, hvd::ReduceOp::Sum, "stream.order");
-  sum.add_(1.0);  // queued after synchronize: sees the result
-  torch::cuda::synchronize();
-  EXPECT_TRUE(torch::equal(sum.cpu(), torch::full({1 << 20}, 3.0f * hvd::size() + 1)));
-  // In place too: the result is copied back on `stream` (staged: without waiting for it).
-  torch::Tensor u = torch::ones({1 << 20}, gpu());
-  u.mul_(2.0);
-  hvd::allreduce_(u, hvd::ReduceOp::Sum, "stream.order.in_place");
-  u.add_(1.0);
-  torch::cuda::synchronize();
-  EXPECT_TRUE(torch::equal(u.cpu(), torch::full({1 << 20}, 2.0f * hvd::size() + 1)));
-}
-
 // About 5 TFLOP queued on the current stream: tens of ms on any current GPU. Returns a scalar
 // of 1 that is ready only once it has all run.
 torch::Tensor one_after_long_work() {
@@ -177,6 +160,26 @@ torch::Tensor one_after_long_work() {
   for (int i = 0; i < 40; ++i)
     busy = torch::matmul(busy, a);
   return busy.sum().mul(0).add(1);
+}
+
+TEST(TorchCudaTest, TheCallersStreamOrderHolds) {
+  c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, gpu().index());
+  c10::cuda::CUDAStreamGuard guard(stream);
+  torch::Tensor t = torch::ones({1 << 20}, gpu());
+  // Queued on `stream` before the allreduce, and long enough that a reduction not ordered
+  // after it would read ones: the reduction must see threes.
+  t.mul_(one_after_long_work().mul(3));
+  torch::Tensor sum = hvd::allreduce(t, hvd::ReduceOp::Sum, "stream.order");
+  sum.add_(1.0);  // queued after synchronize: sees the result
+  torch::cuda::synchronize();
+  EXPECT_TRUE(torch::equal(sum.cpu(), torch::full({1 << 20}, 3.0f * hvd::size() + 1)));
+  // In place too: the result is copied back on `stream` (staged: without waiting for it).
+  torch::Tensor u = torch::ones({1 << 20}, gpu());
+  u.mul_(one_after_long_work().mul(2));
+  hvd::allreduce_(u, hvd::ReduceOp::Sum, "stream.order.in_place");
+  u.add_(1.0);
+  torch::cuda::synchronize();
+  EXPECT_TRUE(torch::equal(u.cpu(), torch::full({1 << 20}, 2.0f * hvd::size() + 1)));
 }
 
 TEST(TorchCudaTest, ACopyBackOnAnotherStreamReadsItsSourceBeforeTheBlockIsReused) {
@@ -211,13 +214,73 @@ TEST(TorchCudaTest, QueueingAnOpDoesNotWaitForTheCallersStream) {
   c10::cuda::CUDAStream stream = c10::cuda::getStreamFromPool(false, gpu().index());
   c10::cuda::CUDAStreamGuard guard(stream);
   torch::Tensor t = torch::ones({1 << 16}, gpu());
-  t.mul_(one_after_long_work());  // t still holds ones, but only once the matmuls ran
+  t.mul_(one_after_long_work().mul(3));  // threes, but only once the matmuls ran
   const hvd::Handle h = hvd::allreduce_async(t, hvd::ReduceOp::Sum, "stream.no_wait");
   // Neither path (the plane's event, or the staging copy queued on the stream) waited here.
   EXPECT_FALSE(stream.query()) << "allreduce_async() returned only after the caller's stream ran";
   torch::Tensor sum = hvd::synchronize(h);
   torch::cuda::synchronize();
-  EXPECT_TRUE(torch::equal(sum.cpu(), torch::full({1 << 16}, static_cast<float>(hvd::size()))));
+  EXPECT_TRUE(torch::equal(sum.cpu(), torch::full({1 << 16}, 3.0f * hvd::size())));
+}
+
+// A graph captured in CUDA's default (global) mode forbids event queries on every thread that
+// has not opted out; the runtime's threads poll all the time, and must neither fail nor break
+// the capture.
+TEST(TorchCudaTest, CapturingAGraphWhileAnOpIsInFlightBreaksNeither) {
+  const c10::DeviceIndex index = gpu().index();
+  c10::cuda::CUDAStream work = c10::cuda::getStreamFromPool(false, index);
+  c10::cuda::CUDAStream capturing = c10::cuda::getStreamFromPool(false, index);
+  const torch::Tensor x = torch::ones({256}, gpu());
+  torch::Tensor y = torch::zeros({256}, gpu());
+  torch::Tensor t = torch::ones({1 << 16}, gpu());
+  torch::cuda::synchronize();
+  hvd::Handle h = 0;
+  {
+    c10::cuda::CUDAStreamGuard guard(work);
+    t.mul_(one_after_long_work().mul(3));
+    h = hvd::allreduce_async(t, hvd::ReduceOp::Sum, "in_flight.during_capture");
+  }
+  at::cuda::CUDAGraph graph;
+  {
+    c10::cuda::CUDAStreamGuard guard(capturing);
+    EXPECT_FALSE(hvd::poll(h)) << "the op finished before the capture began: nothing was tested";
+    graph.capture_begin();
+    y.copy_(x * 2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the runtime polls meanwhile
+    graph.capture_end();
+    graph.replay();
+  }
+  torch::Tensor sum = hvd::synchronize(h);
+  torch::cuda::synchronize();
+  EXPECT_TRUE(torch::equal(y.cpu(), torch::full({256}, 2.0f)));
+  EXPECT_TRUE(torch::equal(sum.cpu(), torch::full({1 << 16}, 3.0f * hvd::size())));
+}
+
+// Captured, the op's work would run only when the graph is replayed, outside the runtime's
+// negotiation: refused, on every path, and the capture goes on.
+TEST(TorchCudaTest, AnOpQueuedFromACapturingStreamIsRefusedAndTheCaptureGoesOn) {
+  c10::cuda::CUDAStream capturing = c10::cuda::getStreamFromPool(false, gpu().index());
+  c10::cuda::CUDAStreamGuard guard(capturing);
+  const torch::Tensor x = torch::ones({256}, gpu());
+  torch::Tensor y = torch::zeros({256}, gpu());
+  torch::cuda::synchronize();
+  at::cuda::CUDAGraph graph;
+  graph.capture_begin();
+  y.copy_(x * 2);
+  std::string message;
+  try {
+    (void)hvd::allreduce(x, hvd::ReduceOp::Sum, "queued.in_capture");
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  graph.capture_end();
+  EXPECT_NE(message.find("capturing a CUDA graph"), std::string::npos) << message;
+  graph.replay();
+  torch::cuda::synchronize();
+  EXPECT_TRUE(torch::equal(y.cpu(), torch::full({256}, 2.0f)));
+  // Refused before anything reached the runtime: the same name is free, and ops go on.
+  EXPECT_TRUE(torch::equal(hvd::allreduce(x, hvd::ReduceOp::Sum, "queued.in_capture").cpu(),
+                           torch::full({256}, static_cast<float>(hvd::size()))));
 }
 #endif
 
