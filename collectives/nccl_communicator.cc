@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
-#include <map>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -13,9 +12,9 @@
 #include "collectives/cuda_check.h"
 #include "collectives/cuda_device_scope.h"
 #include "collectives/cuda_stream_capture.h"
+#include "collectives/gpu_claims.h"
 #include "collectives/half.h"
 #include "collectives/mpi_check.h"
-#include "horovod_cpp/rank_ranges.h"
 
 namespace hvd {
 namespace {
@@ -103,6 +102,7 @@ struct DeviceClaim {
   int ok = 0;
   int device = -1;
   char host[MPI_MAX_PROCESSOR_NAME] = {};
+  char boot_id[64] = {};
   char bus_id[64] = {};
   char error[256] = {};
 };
@@ -142,6 +142,7 @@ StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::create(
   mine.device = device;
   int host_length = 0;
   HVD_RETURN_IF_MPI_ERROR(MPI_Get_processor_name(mine.host, &host_length));
+  std::strncpy(mine.boot_id, read_boot_id().c_str(), sizeof(mine.boot_id) - 1);
   Status selected = HVD_CUDA_STATUS(cudaSetDevice(device));
   if (selected.is_ok())
     selected = HVD_CUDA_STATUS(cudaDeviceGetPCIBusId(mine.bus_id, sizeof(mine.bus_id), device));
@@ -157,24 +158,10 @@ StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::create(
                            std::to_string(claim.device) + ": " + claim.error);
     }
   }
-  std::map<std::pair<std::string, std::string>, std::vector<int>> ranks_by_gpu;
-  for (int r = 0; r < size; ++r) {
-    const DeviceClaim& claim = claims[static_cast<std::size_t>(r)];
-    ranks_by_gpu[{claim.host, claim.bus_id}].push_back(r);
-  }
-  for (const auto& [gpu, ranks] : ranks_by_gpu) {
-    if (ranks.size() > 1) {
-      std::string devices;
-      for (int r : ranks)
-        devices += (devices.empty() ? "" : ", ") +
-                   std::to_string(claims[static_cast<std::size_t>(r)].device);
-      return Status::error(describe_ranks(ranks) + " on host " + gpu.first +
-                           " all chose the same GPU (PCI " + gpu.second + ", CUDA device " +
-                           devices +
-                           "); NCCL needs one GPU per rank: pick the device from "
-                           "hvd::local_rank(), or set HOROVOD_GPU_OPERATIONS=MPI");
-    }
-  }
+  std::vector<GpuClaim> gpus;
+  for (const DeviceClaim& claim : claims)
+    gpus.push_back(GpuClaim{claim.host, claim.boot_id, claim.bus_id, claim.device});
+  HVD_RETURN_IF_ERROR(check_one_rank_per_gpu(gpus));
 
   struct {
     int ok = 0;
