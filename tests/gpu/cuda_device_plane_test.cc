@@ -245,6 +245,7 @@ TEST(CudaDevicePlane, AllreduceWaitsForTheReadyEventAndZeroedIsZero) {
   cudaFreeHost(host);
 }
 
+// With one GPU, `other` is 0 and this checks little: see the fresh-thread test below.
 TEST(CudaDevicePlane, RecordingAReadyEventLeavesTheCallersDeviceAlone) {
   const int count = visible_cuda_devices().count;
   const int other = count > 1 ? 1 : 0;
@@ -395,6 +396,54 @@ CUcontext current_context() {
   CUcontext context = nullptr;
   EXPECT_EQ(get(&context), CUDA_SUCCESS);
   return context;
+}
+
+// The one-GPU part of CudaContexts below: a user's thread that never selected a device has no
+// current context, and recording, re-recording and dropping a ready event leave it so.
+TEST(CudaDevicePlane, AReadyEventLeavesAFreshThreadWithoutACurrentContext) {
+  std::shared_ptr<const CudaReadyEvent> ready;
+  std::thread([&] {
+    ASSERT_EQ(current_context(), nullptr) << "a fresh thread already had a context";
+    auto recorded = CudaReadyEvent::record(0, nullptr);
+    ASSERT_TRUE(recorded.is_ok()) << recorded.status().message();
+    ready = std::move(recorded).value();
+    EXPECT_EQ(current_context(), nullptr) << "recording left the thread on a context";
+    EXPECT_TRUE(rerecord_cuda_ready_event(*ready, 0, nullptr).is_ok());
+    EXPECT_EQ(current_context(), nullptr) << "re-recording left the thread on a context";
+  }).join();
+  ASSERT_NE(ready, nullptr);
+  std::thread([&] {
+    ready.reset();
+    EXPECT_EQ(current_context(), nullptr) << "dropping the event left the thread on a context";
+  }).join();
+}
+
+// A graph captured in CUDA's default (global) mode forbids event queries on threads that have
+// not opted out: the finalizer's poll must still work, and leave the capture valid; and an op
+// may not be queued from the capturing stream.
+TEST(CudaDevicePlane, ACaptureInGlobalModeBreaksNeitherThePlanesPollNorTheCapture) {
+  auto plane = make_plane();
+  ASSERT_NE(plane, nullptr);
+  const CompletionFinalizer::Poll done = plane->completion();
+  void* scratch = nullptr;
+  ASSERT_EQ(cudaMalloc(&scratch, 256), cudaSuccess);
+  cudaStream_t user = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&user, cudaStreamNonBlocking), cudaSuccess);
+  ASSERT_EQ(cudaStreamBeginCapture(user, cudaStreamCaptureModeGlobal), cudaSuccess);
+  EXPECT_EQ(cudaMemsetAsync(scratch, 0, 256, user), cudaSuccess);
+  auto refused = CudaReadyEvent::record(plane->device(), user);
+  StatusOr<bool> polled = false;
+  std::thread([&] { polled = done(); }).join();  // as the finalizer thread, meanwhile
+  cudaGraph_t graph = nullptr;
+  EXPECT_EQ(cudaStreamEndCapture(user, &graph), cudaSuccess) << "the capture was invalidated";
+  if (graph != nullptr)
+    cudaGraphDestroy(graph);
+  ASSERT_FALSE(refused.is_ok()) << "a ready event was recorded into the capture";
+  EXPECT_NE(refused.status().message().find("capturing a CUDA graph"), std::string::npos)
+      << refused.status().message();
+  EXPECT_TRUE(polled.is_ok()) << polled.status().message();
+  cudaStreamDestroy(user);
+  cudaFree(scratch);
 }
 
 TEST(CudaContexts, AReadyEventOnFreshThreadsLeavesGpu0WithoutAContext) {
