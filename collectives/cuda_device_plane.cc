@@ -31,8 +31,9 @@ bool stream_idle_within(cudaStream_t stream, std::chrono::milliseconds limit) {
   return true;
 }
 
-// Every CUDA call of the background and finalizer threads goes through here (or create()):
-// they poll events while a user may be capturing a CUDA graph (cuda_stream_capture.h).
+// The background and finalizer threads reach CUDA through the plane, whose methods and polls
+// begin here (or in create()): they poll events while a user may be capturing a CUDA graph
+// (cuda_stream_capture.h). The user's thread never calls these.
 cudaError_t select_on_runtime_thread(int device) {
   relax_capture_checks_on_runtime_thread();
   return cudaSetDevice(device);
