@@ -132,22 +132,20 @@ void check_tensor(const torch::Tensor& t, const char* caller) {
 HostInput host_contiguous(const torch::Tensor& t) {
   if (t.is_cpu())
     return {t.contiguous(), nullptr};
-#if HVD_TORCH_CUDA_PLANE
-  // Before the page-locked allocation, which a capture would see too.
-  const c10::cuda::CUDAStream stream = c10::cuda::getCurrentCUDAStream(t.device().index());
-  throw_if_error(refuse_if_capturing(stream.stream(), "staging a GPU tensor through host memory"));
+  // A capturing stream was refused by on_device_plane(), which every op calls first.
   HostInput staged{host_empty_like(t), nullptr};
+#if HVD_TORCH_CUDA_PLANE
   // After the work that produces t on the caller's stream, and without waiting for it. The
   // page-locked block is not handed out again before the copy has run: LibTorch's host
   // allocator records an event for it on the stream. Nor is t's block, should the caller
   // free t at once, though it came from another stream's pool.
+  const c10::cuda::CUDAStream stream = c10::cuda::getCurrentCUDAStream(t.device().index());
   staged.tensor.copy_(t, /*non_blocking=*/true);
   used_on_current_stream(t);
   StatusOr<std::shared_ptr<const DeviceEvent>> ready = record_ready_event(stream);
   throw_if_error(ready.status().with_context("recording the copy out of GPU memory"));
   staged.ready = std::move(ready).value();
 #else
-  HostInput staged{host_empty_like(t), nullptr};
   staged.tensor.copy_(t);  // waits for the device: the background thread reads it next
 #endif
   return staged;
