@@ -14,10 +14,6 @@
 #include "horovod_cpp/allocator_tuning.h"
 #include "horovod_cpp/alltoall_op.h"
 #include "horovod_cpp/broadcast_op.h"
-#include "horovod_cpp/device_allgather_op.h"
-#include "horovod_cpp/device_alltoall_op.h"
-#include "horovod_cpp/device_broadcast_op.h"
-#include "horovod_cpp/device_reducescatter_op.h"
 #include "horovod_cpp/launcher_checkin.h"
 #include "horovod_cpp/logging.h"
 #include "horovod_cpp/rank_ranges.h"
@@ -39,28 +35,7 @@ std::string upper(const char* name) {
   return out;
 }
 
-// The responses the GPU data plane runs, and what the timeline calls their calls there.
-bool runs_on_device(ResponseType type) {
-  return type == ResponseType::Allreduce || type == ResponseType::Broadcast ||
-         type == ResponseType::Allgather || type == ResponseType::Alltoall ||
-         type == ResponseType::Reducescatter;
-}
 constexpr char kWaitForData[] = "WAIT_FOR_DATA";
-
-const char* device_activity_suffix(ResponseType type) {
-  switch (type) {
-    case ResponseType::Broadcast:
-      return "BCAST";
-    case ResponseType::Allgather:
-      return "ALLGATHER";
-    case ResponseType::Alltoall:
-      return "ALLTOALL";
-    case ResponseType::Reducescatter:
-      return "REDUCESCATTER";
-    default:
-      return "ALLREDUCE";
-  }
-}
 
 const char* mpi_activity(ResponseType type) {
   switch (type) {
@@ -191,12 +166,12 @@ Runtime::Runtime(Settings settings, std::unique_ptr<MpiContext> mpi, HandleTable
       allreduce_executor_(
           std::make_unique<AllreduceExecutor>(mpi_.get(), &counters_, timeline_.get())),
       allgather_executor_(std::make_unique<AllgatherExecutor>(mpi_.get(), &counters_)),
-      device_plane_factory_(device_plane_factory()),
+      device_(device_plane_factory(), settings_, mpi_.get(), &counters_, kDeviceWorkLimit),
       cycle_time_(settings_.cycle_time) {
   counters_.fusion_threshold_bytes = settings_.fusion_threshold_bytes;
   counters_.cycle_time_us = cycle_time_.count();
   counters_.cache_enabled = controller_->cache_enabled();
-  counters_.hierarchical_allreduce = hierarchical_allreduce_;
+  counters_.hierarchical_allreduce = settings_.hierarchical_allreduce;
   counters_.autotune_done = !settings_.autotune;
 }
 
@@ -242,7 +217,7 @@ StatusOr<std::vector<Handle>> Runtime::enqueue_all(std::vector<TensorTableEntry>
   for (const TensorTableEntry& entry : entries) {
     if (!entry.on_device)
       continue;
-    HVD_RETURN_IF_ERROR(check_on_device(entry));
+    HVD_RETURN_IF_ERROR(device_.check(entry));
     if (first_on_device == nullptr) {
       first_on_device = &entry;
     } else if (entry.device != first_on_device->device) {
@@ -256,7 +231,7 @@ StatusOr<std::vector<Handle>> Runtime::enqueue_all(std::vector<TensorTableEntry>
   std::function<Status()> claim;
   if (first_on_device != nullptr) {
     claim = [this, op = first_on_device->op, name = first_on_device->name,
-             device = first_on_device->device] { return claim_device(op, name, device); };
+             device = first_on_device->device] { return device_.claim(op, name, device); };
   }
   std::vector<Request> requests;
   std::vector<Handle> handles;
@@ -280,35 +255,6 @@ StatusOr<std::vector<Handle>> Runtime::enqueue_all(std::vector<TensorTableEntry>
   }
   RuntimeCounters::add(counters_.tensors_submitted, count);
   return handles;
-}
-
-Status Runtime::check_on_device(const TensorTableEntry& entry) {
-  const std::string what = std::string(op_type_name(entry.op)) + " '" + entry.name + "'";
-  if (!device_plane_factory_) {
-    return Status::error(what + " is in the memory of GPU " + std::to_string(entry.device) +
-                         ", but this process has no GPU data plane");
-  }
-  if (!settings_.gpu_operations_nccl) {
-    return Status::error(what + " is in GPU memory, but HOROVOD_GPU_OPERATIONS=MPI stages GPU " +
-                         "tensors through host memory");
-  }
-  if (entry.op == OpType::Barrier || entry.op == OpType::Join)
-    return Status::error(what + " carries no tensor data, so it cannot be in GPU memory");
-  if (entry.device < 0) {
-    return Status::error(what + " is marked as in GPU memory but names device " +
-                         std::to_string(entry.device));
-  }
-  return Status::ok();
-}
-
-Status Runtime::claim_device(OpType op, const std::string& name, int device) {
-  int claimed = kCpuDevice;
-  if (device_claimed_.compare_exchange_strong(claimed, device) || claimed == device)
-    return Status::ok();
-  const std::string what = std::string(op_type_name(op)) + " '" + name + "'";
-  return Status::error(what + " is on GPU " + std::to_string(device) + ", but rank " +
-                       std::to_string(topology().rank) + " runs its GPU ops on GPU " +
-                       std::to_string(claimed) + " (its first): one GPU per rank");
 }
 
 std::string Runtime::auto_name(OpType op) {
@@ -376,9 +322,7 @@ void Runtime::shutdown(std::string reason) {
   }
   thread_.join();
   timeline_->stop();
-  finalizer_.reset();  // stopped by the loop: its polls no longer touch the plane
-  device_allreduce_executor_.reset();
-  device_plane_.reset();
+  device_.release();
   allreduce_executor_.reset();
   allgather_executor_.reset();
   controller_.reset();
@@ -406,8 +350,7 @@ void Runtime::background_loop() {
   for (TensorTableEntry& entry : queue_.close(reason))
     complete(entry, reason);
   // Device work already queued normally finishes: its ops complete as usual, within the limit.
-  if (finalizer_)
-    finalizer_->stop(reason);
+  device_.stop(reason);
   MutexLock lock(&finish_mu_);
   loop_finished_ = true;
   finish_cv_.signal_all();
@@ -470,7 +413,8 @@ Status Runtime::run_until_shutdown() {
       counters_.fusion_threshold_bytes = controller_->fusion_threshold_bytes();
       counters_.cycle_time_us = cycle_time_.count();
       counters_.cache_enabled = controller_->cache_enabled();
-      set_hierarchical_allreduce(negotiated.value().tuned_hierarchical_allreduce);
+      device_.set_hierarchical_allreduce(negotiated.value().tuned_hierarchical_allreduce);
+      counters_.hierarchical_allreduce = negotiated.value().tuned_hierarchical_allreduce;
       counters_.autotune_done = negotiated.value().tuning_final;
     }
     for (const Response& response : negotiated.value().responses) {
@@ -539,7 +483,7 @@ void Runtime::timeline_finished(const Response& response,
 }
 
 Status Runtime::execute(const Response& response) {
-  if (response.on_device && runs_on_device(response.type))
+  if (response.on_device && DeviceExecution::runs(response.type))
     return execute_on_device(response);
   std::vector<TensorTableEntry> entries;
   std::vector<std::vector<char>> zeros;
@@ -591,55 +535,13 @@ Status Runtime::wait_for_staged(const std::vector<TensorTableEntry>& entries, co
   return waited;
 }
 
-Status Runtime::start_device_plane() {
-  if (device_plane_)
-    return Status::ok();
-  if (!device_plane_factory_)
-    return Status::error("an allreduce runs on the GPU data plane, which this process lacks");
-  // A rank that joined before it queued anything for the GPU still takes part: the plane
-  // picks its device (kCpuDevice: "yours to choose"), and later ops must use that one.
-  HVD_ASSIGN_OR_RETURN(device_plane_, device_plane_factory_(device_claimed_.load(), *mpi_));
-  // A user thread may have claimed a device while the plane was made (collective, so slow).
-  int claimed = kCpuDevice;
-  if (!device_claimed_.compare_exchange_strong(claimed, device_plane_->device()) &&
-      claimed != device_plane_->device()) {
-    return Status::error("this rank's GPU data plane was made on GPU " +
-                         std::to_string(device_plane_->device()) +
-                         " (the rank had queued nothing for a GPU), but an op on GPU " +
-                         std::to_string(claimed) + " was queued meanwhile: one GPU per rank");
-  }
-  const Topology& topology = mpi_->topology();
-  if (settings_.hierarchical_allreduce && !topology.homogeneous && topology.rank == 0) {
-    log_message(LogLevel::Warning,
-                "HOROVOD_HIERARCHICAL_ALLREDUCE is set, but the hosts run different numbers of "
-                "ranks; GPU allreduces stay flat");
-  }
-  device_allreduce_executor_ = std::make_unique<DeviceAllreduceExecutor>(
-      device_plane_.get(), &counters_, hierarchy(), kDeviceWorkLimit);
-  finalizer_ =
-      std::make_unique<CompletionFinalizer>(kDeviceWorkLimit, std::chrono::microseconds(20));
-  return Status::ok();
-}
-
-const MpiContext* Runtime::hierarchy() const {
-  return hierarchical_allreduce_ && mpi_->topology().homogeneous ? mpi_.get() : nullptr;
-}
-
-void Runtime::set_hierarchical_allreduce(bool on) {
-  hierarchical_allreduce_ = on;
-  counters_.hierarchical_allreduce = on;
-  if (device_allreduce_executor_)
-    device_allreduce_executor_->set_hierarchy(hierarchy());
-}
-
 Status Runtime::execute_on_device(const Response& response) {
   const std::string rank = "rank " + std::to_string(mpi_->topology().rank);
-  HVD_RETURN_IF_ERROR(start_device_plane().with_context(rank + ": starting the GPU data plane"));
+  HVD_RETURN_IF_ERROR(device_.start().with_context(rank + ": starting the GPU data plane"));
   auto entries = std::make_shared<std::vector<TensorTableEntry>>();
   std::vector<std::shared_ptr<void>> device_zeros;
   HVD_RETURN_IF_ERROR(take_entries(response, entries.get(), nullptr, &device_zeros));
-  const std::string activity =
-      std::string(device_plane_->activity_prefix()) + "_" + device_activity_suffix(response.type);
+  const std::string activity = device_.activity(response.type);
   // On the timeline, WAIT_FOR_DATA runs from here until the finalizer sees every input's ready
   // event happen; the collective's span starts then.
   std::vector<std::shared_ptr<const DeviceEvent>> ready_events;
@@ -650,31 +552,7 @@ Status Runtime::execute_on_device(const Response& response) {
   const bool waits_for_data = timeline_->active() && !ready_events.empty();
   const char* first_span = waits_for_data ? kWaitForData : activity.c_str();
   timeline_started(response, *entries, first_span);
-  Status queued;
-  switch (response.type) {
-    case ResponseType::Allreduce:
-      queued = device_allreduce_executor_->enqueue(response, *entries);
-      break;
-    case ResponseType::Broadcast:
-      queued = enqueue_device_broadcast(response, entries->front(), mpi_->topology().rank,
-                                        device_plane_.get());
-      break;
-    case ResponseType::Allgather:
-      queued = enqueue_device_allgather(response, entries->front(), mpi_->topology().size,
-                                        device_plane_.get(), &counters_);
-      break;
-    case ResponseType::Alltoall:
-      queued = enqueue_device_alltoall(response, entries->front(), *mpi_, device_plane_.get());
-      break;
-    case ResponseType::Reducescatter:
-      queued = enqueue_device_reducescatter(response, entries->front(), mpi_->topology().rank,
-                                            mpi_->topology().size, device_plane_.get());
-      break;
-    default:
-      queued = Status::error(std::string("internal: no GPU data plane path for ") +
-                             op_type_name(entries->front().op));
-      break;
-  }
+  const Status queued = device_.enqueue(response, *entries);
   if (!queued.is_ok()) {
     timeline_finished(response, *entries, first_span);
     HandleTable::Batch wake_once(handles_);
@@ -688,16 +566,16 @@ Status Runtime::execute_on_device(const Response& response) {
           : "fused allreduce of " + std::to_string(response.names.size()) +
                 " tensors starting with '" + response.names.front() + "'";
   // The zeros stay alive until the device has run the reduction that reads them.
-  finalizer_->add(
-      device_plane_->completion(),
-      [this, response, entries, device_zeros, activity, what, rank](const Status& status) {
+  const int device = device_.plane()->device();
+  device_.finalizer()->add(
+      device_.plane()->completion(),
+      [this, device, response, entries, device_zeros, activity, what, rank](const Status& status) {
         // The device or a peer failed, or the work is stuck: the stream may still read and write
         // these tensors, and the ranks no longer agree which ops ran (each decides its own
         // timeout), so nothing may be freed or reported as done. Like NCCL's own watchdog in
         // PyTorch, end the job (before the captures, device memory among them, are freed).
         if (!status.is_ok()) {
-          abort_job(status.with_context(rank + ": " + what + " on GPU " +
-                                        std::to_string(device_plane_->device())));
+          abort_job(status.with_context(rank + ": " + what + " on GPU " + std::to_string(device)));
         }
         timeline_finished(response, *entries, activity.c_str());
         HandleTable::Batch wake_once(handles_);
@@ -756,9 +634,9 @@ Status Runtime::take_entries(const Response& response, std::vector<TensorTableEn
       if (response.on_device) {
         // Reduced in place: the input's zeros become this rank's copy of the result.
         HVD_ASSIGN_OR_RETURN(std::shared_ptr<void> memory,
-                             device_plane_->zeroed(stand_in.byte_size()));
+                             device_.plane()->zeroed(stand_in.byte_size()));
         stand_in.on_device = true;
-        stand_in.device = device_plane_->device();
+        stand_in.device = device_.plane()->device();
         stand_in.input = memory.get();
         stand_in.output = memory.get();
         device_zeros->push_back(std::move(memory));

@@ -8,10 +8,10 @@
 // Fields by owner:
 //   constant after create(): settings_, mpi_ (pointer), topology numbers inside it
 //   background thread only:  channel_, controller_, the executors, and every MPI call;
-//                            device_plane_ and finalizer_ from their creation (at the first
-//                            on-device response) until the loop stops the finalizer
+//                            device_'s plane and finalizer (device_execution.h)
 //   finalizer thread:        the callbacks of on-device ops (device_plane.h)
-//   thread-safe:             queue_, handles_ (not owned), counters_, shutdown_requested_
+//   thread-safe:             queue_, handles_ (not owned), counters_, shutdown_requested_,
+//                            device_'s claim and checks
 //   guarded by reason_mu_:   shutdown_reason_ (set before shutdown_requested_)
 //   guarded by finish_mu_:   loop_finished_
 #pragma once
@@ -27,8 +27,7 @@
 #include "horovod_cpp/allreduce_executor.h"
 #include "horovod_cpp/completion_finalizer.h"
 #include "horovod_cpp/controller.h"
-#include "horovod_cpp/device_allreduce_executor.h"
-#include "horovod_cpp/device_plane.h"
+#include "horovod_cpp/device_execution.h"
 #include "horovod_cpp/handle_table.h"
 #include "horovod_cpp/runtime_counters.h"
 #include "horovod_cpp/settings.h"
@@ -67,9 +66,7 @@ class Runtime {
   }
   bool owns_mpi() const { return owns_mpi_; }
   // Thread-safe. On-device entries are accepted (device_plane.h).
-  bool device_plane_enabled() const {
-    return device_plane_factory_ && settings_.gpu_operations_nccl;
-  }
+  bool device_plane_enabled() const { return device_.enabled(); }
 
   // Thread: user threads. Rank 0 records (one file for the job, as in Horovod); elsewhere
   // these do nothing.
@@ -114,23 +111,12 @@ class Runtime {
   CompletionFinalizer::Milestone inputs_ready(
       bool waits_for_data, std::vector<std::shared_ptr<const DeviceEvent>> ready_events,
       std::shared_ptr<std::vector<TensorTableEntry>> entries, const std::string& activity);
-  // Makes this rank's plane and finalizer on the first on-device response (collective).
-  Status start_device_plane();
-  // The MPI context the hierarchical allreduce runs over, or null while it is off or cannot
-  // run (the hosts run different numbers of ranks).
-  const MpiContext* hierarchy() const;
-  void set_hierarchical_allreduce(bool on);  // autotuning's choice, the same round on every rank
   // The entries a response names. A rank that has joined runs allreduces it never submitted
   // with zeros, kept alive in `zeros` (host) or `device_zeros`; error responses skip names
   // this rank lacks.
   Status take_entries(const Response& response, std::vector<TensorTableEntry>* entries,
                       std::vector<std::vector<char>>* zeros,
                       std::vector<std::shared_ptr<void>>* device_zeros);
-  // Enqueue-time checks of an on-device entry: a factory exists, it names a device.
-  Status check_on_device(const TensorTableEntry& entry);
-  // One device per rank: the first on-device entry queued claims its device for the process;
-  // later ones must name the same. Runs under the queue's lock (TensorQueue::push_all's admit).
-  Status claim_device(OpType op, const std::string& name, int device);
   // Timeline rows as a response starts and ends: NEGOTIATE_<OP> ends, <OP> and `activity`
   // (may be null) run between the two.
   void timeline_started(const Response& response, const std::vector<TensorTableEntry>& entries,
@@ -160,18 +146,11 @@ class Runtime {
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<AllreduceExecutor> allreduce_executor_;
   std::unique_ptr<AllgatherExecutor> allgather_executor_;
-  const DevicePlaneFactory device_plane_factory_;  // empty: no GPU data plane in this process
-  // The device of this rank's on-device ops: claimed by the first one queued (thread-safe).
-  std::atomic<int> device_claimed_{kCpuDevice};
-  std::unique_ptr<DevicePlane> device_plane_;
-  std::unique_ptr<DeviceAllreduceExecutor> device_allreduce_executor_;
-  std::unique_ptr<CompletionFinalizer> finalizer_;  // stopped as the loop ends
-  bool last_round_progressed_ = false;              // background thread only
+  DeviceExecution device_;                // its plane released in shutdown(), before MPI
+  bool last_round_progressed_ = false;    // background thread only
   bool joined_ = false;                   // background thread only: our join is negotiating
   std::chrono::microseconds cycle_time_;  // background thread only; autotuning changes it
-  // HOROVOD_HIERARCHICAL_ALLREDUCE in effect. Background thread only; autotuning changes it.
-  bool hierarchical_allreduce_ = settings_.hierarchical_allreduce;
-  bool stopped_by_agreement_ = false;  // background thread only: every rank got the reason
+  bool stopped_by_agreement_ = false;     // background thread only: every rank got the reason
   std::atomic<bool> shutdown_requested_{false};
   Mutex reason_mu_;
   std::string shutdown_reason_ HVD_GUARDED_BY(reason_mu_);
