@@ -137,6 +137,8 @@ TEST(CommandLineTest, BadUsageIsExitCodeTwoWithAMessage) {
   expect_usage_error({"-np", "2", "--cache-capacity", "70000", "./train"}, "--cache-capacity");
   expect_usage_error({"-np", "2", "--log-level", "loud", "./train"}, "--log-level");
   expect_usage_error({"-np", "2", "-x", "BAD-NAME=1", "./train"}, "-x 'BAD-NAME=1'");
+  expect_usage_error({"-np", "2", "-x", "1A", "./train"}, "-x '1A'");
+  expect_usage_error({"-np", "2", "-x", "=1", "./train"}, "-x '=1'");
 }
 
 TEST(CommandLineTest, StartTimeoutIsPositiveSeconds) {
