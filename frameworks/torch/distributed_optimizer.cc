@@ -186,7 +186,20 @@ void DistributedOptimizer::synchronize() {
 torch::Tensor DistributedOptimizer::step(torch::optim::Optimizer::LossClosure closure) {
   if (!impl_->skip_synchronize)
     synchronize();
-  return impl_->inner.step(std::move(closure));
+  if (!closure)
+    return impl_->inner.step();
+  // The inner optimizer calls the closure (once, or many times as LBFGS does) and updates
+  // with .grad() straight after: each call's gradients are reduced before it returns. Its loss
+  // is reduced the same way as the gradients, so that the ranks agree on it as they do on the
+  // gradients: an optimizer that decides from the loss (LBFGS's line search and stopping
+  // tests) then takes the same decisions, and the same number of closure calls, on every rank.
+  return impl_->inner.step([this, closure = std::move(closure)] {
+    torch::Tensor loss = closure();
+    synchronize();
+    if (!loss.defined())
+      return loss;
+    return allreduce(loss.detach(), impl_->options.op, "DistributedOptimizer.loss");
+  });
 }
 
 void DistributedOptimizer::zero_grad() {

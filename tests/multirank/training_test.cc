@@ -192,6 +192,59 @@ TEST(TrainingTest, ZeroGradWhileReductionsAreInFlightIsAnError) {
   opt.zero_grad();
 }
 
+TEST(TrainingTest, StepWithAClosureAppliesTheAveragedGradientsAndLoss) {
+  const int rank = hvd::rank(), size = hvd::size();
+  auto p = torch::ones({3}, torch::requires_grad());
+  torch::optim::SGD sgd({p}, torch::optim::SGDOptions(0.1));
+  torch::OrderedDict<std::string, torch::Tensor> named;
+  named.insert("p", p);
+  hvd::DistributedOptimizer opt(sgd, named);
+  // Rank r's loss is (r + 1) * sum(p): its gradient is r + 1 everywhere, averaged (size + 1) / 2.
+  const double mean_slope = (size + 1) / 2.0;
+  for (int step = 1; step <= 2; ++step) {
+    const double before = 1 - 0.1 * mean_slope * (step - 1);
+    torch::Tensor loss = opt.step([&] {
+      opt.zero_grad();
+      torch::Tensor mine = (p * (rank + 1)).sum();
+      mine.backward();
+      return mine;
+    });
+    EXPECT_NEAR(loss.item<double>(), 3 * mean_slope * before, 1e-5) << "step " << step;
+    for (int64_t i = 0; i < 3; ++i) {
+      EXPECT_NEAR(p[i].item<double>(), before - 0.1 * mean_slope, 1e-6)
+          << "step " << step << ", p[" << i << "]";
+    }
+  }
+  opt.zero_grad();  // nothing the closures started is left in flight
+}
+
+TEST(TrainingTest, LbfgsWithAClosureFindsTheMinimumOfTheMeanLossOnEveryRank) {
+  // Rank r's loss is |p - (r + 1)|^2: the mean over ranks is smallest at p = (size + 1) / 2,
+  // where no rank's own loss is. LBFGS decides from the loss too (line search, stopping), so
+  // the ranks keep in step only if they agree on it.
+  const double target = hvd::rank() + 1;
+  auto p = torch::zeros({4}, torch::dtype(torch::kFloat64).requires_grad(true));
+  torch::optim::LBFGS lbfgs(
+      {p}, torch::optim::LBFGSOptions(1).max_iter(20).line_search_fn("strong_wolfe"));
+  torch::OrderedDict<std::string, torch::Tensor> named;
+  named.insert("p", p);
+  hvd::DistributedOptimizer opt(lbfgs, named);
+  for (int step = 0; step < 3; ++step) {
+    opt.step([&] {
+      opt.zero_grad();
+      torch::Tensor loss = (p - target).pow(2).sum();
+      loss.backward();
+      return loss;
+    });
+  }
+  const double minimum = (hvd::size() + 1) / 2.0;
+  for (int64_t i = 0; i < 4; ++i)
+    EXPECT_NEAR(p[i].item<double>(), minimum, 1e-6) << "p[" << i << "]";
+  torch::Tensor everyone = hvd::allgather(p.detach().unsqueeze(0), "lbfgs.p");
+  for (int64_t r = 1; r < everyone.size(0); ++r)
+    EXPECT_TRUE(torch::equal(everyone[r], everyone[0])) << "rank " << r << " differs from 0";
+}
+
 // Checksums of every parameter, gathered from all ranks: row r is rank r's.
 torch::Tensor gathered_checksums(Net net, const std::string& name) {
   std::vector<torch::Tensor> sums;

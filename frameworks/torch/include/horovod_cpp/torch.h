@@ -111,6 +111,10 @@ class DistributedOptimizer {
   DistributedOptimizer& operator=(const DistributedOptimizer&) = delete;
 
   void zero_grad();  // hvd::Error if reductions are still in flight
+  // With a closure, the inner optimizer calls it (LBFGS: many times); after each call the
+  // gradients it produced are reduced (even under skip_synchronize) and so is the loss it
+  // returns (with options.op), so every rank updates, and decides, alike. Returns the inner
+  // step's loss: with a closure, reduced over ranks.
   torch::Tensor step(torch::optim::Optimizer::LossClosure closure = nullptr);
   void synchronize();  // wait for every gradient reduction; results are in .grad()
 
