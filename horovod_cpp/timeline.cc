@@ -39,11 +39,17 @@ Timeline::~Timeline() {
 
 Status Timeline::start(const std::string& path, bool mark_cycles) {
   MutexLock control(&control_mu_);
-  if (active())
-    return Status::error("the timeline is already recording; call hvd::stop_timeline() first");
-  out_.open(path, std::ios::out | std::ios::trunc);
-  if (!out_)
+  if (active() && path == path_) {
+    mark_cycles_ = mark_cycles;  // the recording goes on in the same file
+    return Status::ok();
+  }
+  // Opened before the current recording (if any) stops, so that a path we cannot write
+  // leaves it recording.
+  std::ofstream next(path, std::ios::out | std::ios::trunc);
+  if (!next)
     return Status::error("cannot write the timeline file '" + path + "'");
+  stop_locked();
+  out_ = std::move(next);
   out_ << "[\n";
   rows_.clear();
   {
@@ -61,15 +67,21 @@ Status Timeline::start(const std::string& path, bool mark_cycles) {
     out_.close();
     return Status::error(std::string("cannot start the timeline's writer thread: ") + e.what());
   }
+  path_ = path;
   active_.store(true, std::memory_order_release);
   return Status::ok();
 }
 
 std::int64_t Timeline::stop() {
   MutexLock control(&control_mu_);
+  return stop_locked();
+}
+
+std::int64_t Timeline::stop_locked() {
   if (!writer_.joinable())
     return 0;
   active_.store(false, std::memory_order_release);
+  path_.clear();
   std::int64_t dropped = 0;
   {
     MutexLock lock(&queue_mu_);

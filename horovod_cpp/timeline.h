@@ -36,8 +36,10 @@ class Timeline {
   Timeline(const Timeline&) = delete;
   Timeline& operator=(const Timeline&) = delete;
 
-  // Thread: user threads. Replaces the file at `path`. An error if already recording or the
-  // file cannot be written.
+  // Thread: user threads. Replaces the file at `path`; an error if it cannot be written. While
+  // recording, as in Horovod, the same path goes on recording (mark_cycles as given now) and
+  // another path takes over: the current file is finished as by stop(), and a path that cannot
+  // be written leaves the current recording going on.
   Status start(const std::string& path, bool mark_cycles) HVD_EXCLUDES(control_mu_);
   // Thread: user threads. Writes what is queued, closes the JSON array, returns the number
   // of records dropped. Idempotent.
@@ -62,6 +64,7 @@ class Timeline {
     std::string activity;
     std::int64_t micros;
   };
+  std::int64_t stop_locked() HVD_REQUIRES(control_mu_);
   void record(Phase phase, const std::string& tensor, const std::string& activity);
   void writer_loop();
   void write(const Record& record);  // writer thread only
@@ -69,7 +72,8 @@ class Timeline {
   const std::size_t queue_capacity_;
   std::atomic<bool> active_{false};
   std::atomic<bool> mark_cycles_{false};
-  Mutex control_mu_;  // serializes start() and stop()
+  Mutex control_mu_;                              // serializes start() and stop()
+  std::string path_ HVD_GUARDED_BY(control_mu_);  // while recording
 
   Mutex queue_mu_;
   CondVar queue_cv_{&queue_mu_};

@@ -176,14 +176,45 @@ TEST(TimelineTest, ErrorsNameTheProblem) {
   Status bad = timeline.start("/nonexistent-dir/t.json", false);
   ASSERT_FALSE(bad.is_ok());
   EXPECT_EQ(bad.message(), "cannot write the timeline file '/nonexistent-dir/t.json'");
-  const std::string path = temp_path("timeline_test_twice.json");
+  EXPECT_FALSE(timeline.active());
+  const std::string path = temp_path("timeline_test_stop.json");
   ASSERT_TRUE(timeline.start(path, false).is_ok());
-  Status twice = timeline.start(path, false);
-  ASSERT_FALSE(twice.is_ok());
-  EXPECT_NE(twice.message().find("already recording"), std::string::npos);
   EXPECT_EQ(timeline.stop(), 0);
   EXPECT_EQ(timeline.stop(), 0);  // idempotent
   std::remove(path.c_str());
+}
+
+TEST(TimelineTest, StartingWhileRecordingGoesOnInTheSameFileOrMovesToAnother) {
+  const std::string first = temp_path("timeline_test_first.json");
+  const std::string second = temp_path("timeline_test_second.json");
+  Timeline timeline;
+  auto span = [&](const char* tensor, const char* activity) {
+    timeline.begin(tensor, activity);
+    timeline.end(tensor, activity);
+  };
+  ASSERT_TRUE(timeline.start(first, false).is_ok());
+  span("a", "ONE");
+  ASSERT_TRUE(timeline.start(first, true).is_ok());  // the same file: goes on
+  EXPECT_TRUE(timeline.marking_cycles());
+  span("a", "TWO");
+  Status unwritable = timeline.start("/nonexistent-dir/t.json", false);
+  EXPECT_EQ(unwritable.message(), "cannot write the timeline file '/nonexistent-dir/t.json'");
+  EXPECT_TRUE(timeline.active()) << "a path that cannot be written stops nothing";
+  span("a", "THREE");
+  ASSERT_TRUE(timeline.start(second, false).is_ok());  // another file: takes over
+  EXPECT_FALSE(timeline.marking_cycles());
+  span("b", "FOUR");
+  EXPECT_EQ(timeline.stop(), 0);
+
+  const Json one = JsonReader::parse(read_file(first));  // finished: strict JSON
+  EXPECT_EQ(row_events(one, "a"),
+            (std::vector<std::string>{"B:ONE", "E:ONE", "B:TWO", "E:TWO", "B:THREE", "E:THREE"}));
+  EXPECT_TRUE(row_events(one, "b").empty());
+  const Json two = JsonReader::parse(read_file(second));
+  EXPECT_EQ(row_events(two, "b"), (std::vector<std::string>{"B:FOUR", "E:FOUR"}));
+  EXPECT_TRUE(row_events(two, "a").empty());
+  std::remove(first.c_str());
+  std::remove(second.c_str());
 }
 
 }  // namespace
