@@ -1,5 +1,6 @@
 // broadcast_parameters and broadcast_optimizer_state: make every rank start from root's model
 // and optimizer state.
+#include <optional>
 #include <sstream>
 #include <type_traits>
 
@@ -71,22 +72,56 @@ auto state_key(const torch::Tensor& p) {
   }
 }
 
-void synchronize_all(const std::vector<Handle>& handles) {
-  for (Handle h : handles)
-    hvd::synchronize(h);
-}
+// Ops submitted together and waited for together. Every one is waited for, even after an
+// earlier one failed or a later submission threw, so that none is left in flight (its name
+// taken) or its handle unreleased; wait() then throws the first error.
+class PendingOps {
+ public:
+  PendingOps() = default;
+  PendingOps(const PendingOps&) = delete;
+  PendingOps& operator=(const PendingOps&) = delete;
+  ~PendingOps() {
+    for (Handle h : handles_) {
+      try {
+        hvd::synchronize(h);
+      } catch (const Error&) {  // an exception is already on its way out
+      }
+    }
+  }
+
+  void add(Handle h) { handles_.push_back(h); }
+
+  void wait() {
+    std::vector<Handle> handles;
+    handles.swap(handles_);
+    std::optional<Error> first_error;
+    for (Handle h : handles) {
+      try {
+        hvd::synchronize(h);
+      } catch (const Error& e) {
+        if (!first_error)
+          first_error = e;
+      }
+    }
+    if (first_error)
+      throw *first_error;
+  }
+
+ private:
+  std::vector<Handle> handles_;
+};
 
 }  // namespace
 
 void broadcast_parameters(const torch::OrderedDict<std::string, torch::Tensor>& params,
                           int root_rank) {
   torch::NoGradGuard no_grad;
-  std::vector<Handle> handles;
+  PendingOps broadcasts;
   for (const auto& item : params) {
     torch::Tensor target = item.value();
-    handles.push_back(broadcast_async_(target, root_rank, "broadcast_parameters." + item.key()));
+    broadcasts.add(broadcast_async_(target, root_rank, "broadcast_parameters." + item.key()));
   }
-  synchronize_all(handles);
+  broadcasts.wait();
 }
 
 void broadcast_optimizer_state(torch::optim::Optimizer& optimizer, int root_rank) {
@@ -119,12 +154,14 @@ void broadcast_optimizer_state(torch::optim::Optimizer& optimizer, int root_rank
   for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
     lrs[g] = optimizer.param_groups()[g].options().get_lr();
   }
-  synchronize_all({broadcast_async_(layout, root_rank, "broadcast_optimizer_state.layout"),
-                   broadcast_async_(steps, root_rank, "broadcast_optimizer_state.steps"),
-                   broadcast_async_(lrs, root_rank, "broadcast_optimizer_state.lr")});
+  PendingOps root_layout;
+  root_layout.add(broadcast_async_(layout, root_rank, "broadcast_optimizer_state.layout"));
+  root_layout.add(broadcast_async_(steps, root_rank, "broadcast_optimizer_state.steps"));
+  root_layout.add(broadcast_async_(lrs, root_rank, "broadcast_optimizer_state.lr"));
+  root_layout.wait();
 
   // 2. Shape this rank's state like root's, then receive every tensor in place.
-  std::vector<Handle> handles;
+  PendingOps fields_received;
   for (int64_t i = 0; i < n; ++i) {
     const auto key = state_key<decltype(states)>(params[i]);
     auto it = states.find(key);
@@ -146,12 +183,12 @@ void broadcast_optimizer_state(torch::optim::Optimizer& optimizer, int root_rank
       }
       if (!field.defined())
         field = torch::zeros_like(params[i]);
-      handles.push_back(broadcast_async_(
+      fields_received.add(broadcast_async_(
           field, root_rank,
           "broadcast_optimizer_state." + std::to_string(i) + "." + std::to_string(f)));
     }
   }
-  synchronize_all(handles);
+  fields_received.wait();
   for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
     optimizer.param_groups()[g].options().set_lr(lrs[g].item<double>());
   }

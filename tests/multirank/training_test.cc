@@ -269,6 +269,27 @@ TEST(TrainingTest, BroadcastParametersMakesEveryRankEqualToRoot) {
   expect_same_parameters(net, root_init, 0, "equal to root's initialization");
 }
 
+TEST(TrainingTest, AFailedParameterBroadcastLeavesNoOpOrHandleBehind) {
+  // 'a' has another shape on rank 1, so its broadcast fails on every rank; 'b' and 'c',
+  // submitted after it, must still be waited for, not left in flight under their names.
+  const hvd::Stats before = hvd::stats();
+  auto params_with_a_of = [](int64_t a_rows) {
+    torch::OrderedDict<std::string, torch::Tensor> params;
+    params.insert("a", torch::zeros({a_rows}));
+    params.insert("b", torch::full({2}, hvd::rank() + 1.0));
+    params.insert("c", torch::full({2}, hvd::rank() + 1.0));
+    return params;
+  };
+  auto mismatched = params_with_a_of(hvd::rank() == 1 ? 3 : 2);
+  expect_error([&] { hvd::broadcast_parameters(mismatched, 0); }, {"broadcast_parameters.a"});
+  EXPECT_EQ(hvd::stats().handles_outstanding, before.handles_outstanding);
+  EXPECT_EQ(hvd::stats().ops_in_flight, before.ops_in_flight);
+  EXPECT_TRUE(torch::equal(mismatched["b"], torch::ones({2}))) << "root's, though 'a' failed";
+  auto matching = params_with_a_of(2);
+  hvd::broadcast_parameters(matching, 0);  // no name is left taken
+  EXPECT_TRUE(torch::equal(matching["c"], torch::ones({2})));
+}
+
 template <class Optimizer, class Options>
 void check_optimizer_state_broadcast(Options options, const std::string& what) {
   Net net = make_net(7);
