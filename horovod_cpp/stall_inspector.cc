@@ -30,14 +30,20 @@ StallVerdict StallInspector::inspect(const std::vector<WaitingOp>& waiting,
   StallVerdict verdict;
   if (settings_.disabled)
     return verdict;
-  std::vector<const WaitingOp*> stalled, past_shutdown;
+  std::vector<const WaitingOp*> stalled, past_shutdown, short_of_shutdown;
   for (const WaitingOp& op : waiting) {
     if (now - op.since >= settings_.check_time)
       stalled.push_back(&op);
     if (settings_.shutdown_time.count() > 0 && now - op.since >= settings_.shutdown_time)
       past_shutdown.push_back(&op);
+    else
+      short_of_shutdown.push_back(&op);
   }
   if (!past_shutdown.empty()) {
+    // Every waiting op fails with this message, so it names them all, those that stopped the
+    // job first: an op can reach the coordinator later than its peers' (a response cache hit
+    // waits among the ranks that have it first), and a rank must see what it was stuck in.
+    past_shutdown.insert(past_shutdown.end(), short_of_shutdown.begin(), short_of_shutdown.end());
     verdict.abort_reason = "horovod_cpp stopped: ops stalled for " +
                            std::to_string(settings_.shutdown_time.count()) +
                            " s (HOROVOD_STALL_SHUTDOWN_TIME_SECONDS) because some ranks never "

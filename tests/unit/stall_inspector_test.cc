@@ -37,13 +37,16 @@ TEST(StallInspectorTest, ReportsAfterCheckTimeAndRepeatsAtThatPeriod) {
 TEST(StallInspectorTest, ShutdownTimeTurnsAStallIntoAnAbortReason) {
   StallInspector inspector({seconds(2), seconds(5), false});
   const Clock::time_point t0{};
-  std::vector<WaitingOp> ops = {waiting("allreduce 'x'", {1}, t0)};
+  // 'y' reached the coordinator later (a cache hit first waits among the ranks that have it),
+  // and rank 0 is stuck in it: the job stops for 'x', and the message names 'y' too.
+  std::vector<WaitingOp> ops = {waiting("allreduce 'y'", {0}, t0 + seconds(1)),
+                                waiting("allreduce 'x'", {1}, t0)};
   EXPECT_TRUE(inspector.inspect(ops, t0 + seconds(4)).abort_reason.empty());
   StallVerdict verdict = inspector.inspect(ops, t0 + seconds(5));
   EXPECT_EQ(verdict.abort_reason,
             "horovod_cpp stopped: ops stalled for 5 s (HOROVOD_STALL_SHUTDOWN_TIME_SECONDS) "
             "because some ranks never submitted them:\n  allreduce 'x' (waiting 5 s): missing "
-            "rank 1");
+            "rank 1\n  allreduce 'y' (waiting 4 s): missing rank 0");
 }
 
 TEST(StallInspectorTest, DisabledNeverReports) {
