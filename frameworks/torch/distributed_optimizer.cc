@@ -5,10 +5,15 @@
 // plus this one), and synchronize() writes the reduced value into .grad(), replacing the local
 // accumulation. Every rank names each reduction after its parameter, so the runtime matches
 // them across ranks whatever order autograd produces them in.
+//
+// Only parameters that require a gradient when the optimizer is wrapped get a hook (frozen
+// ones are skipped, as in Horovod); step() refuses a gradient on any other parameter (one
+// unfrozen or added to the optimizer later), which no rank would reduce.
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "horovod_cpp/torch.h"
 
@@ -28,6 +33,11 @@ struct DistributedOptimizer::Impl {
 
   // Thread: autograd (the hook), or the step() thread (missing gradients). REQUIRES: mu held.
   void submit_locked(Slot& slot, const torch::Tensor& gradient) {
+    if (gradient.layout() != torch::kStrided) {
+      throw Error("DistributedOptimizer: parameter '" + slot.name +
+                  "' has a sparse gradient (an Embedding with sparse(true)?); only dense "
+                  "gradients are reduced: make it dense");
+    }
     torch::Tensor to_send = gradient.detach();
     if (options.compression == Compression::FP16 && to_send.is_floating_point()) {
       to_send = to_send.to(torch::kFloat16);
@@ -41,8 +51,17 @@ struct DistributedOptimizer::Impl {
       prescale = 1.0 / options.gradient_predivide_factor;
       postscale = options.gradient_predivide_factor / size();
     }
-    slot.handle =
-        allreduce_async(to_send, op, "DistributedOptimizer.grad." + slot.name, prescale, postscale);
+    try {
+      slot.handle = allreduce_async(to_send, op, "DistributedOptimizer.grad." + slot.name, prescale,
+                                    postscale);
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      if (message.find("already in flight") == std::string::npos)
+        throw;
+      throw Error(message +
+                  " (do two DistributedOptimizers have parameters of this name? their "
+                  "reductions must not be in flight at once: give one model's names a prefix)");
+    }
   }
 
   // Thread: autograd.
@@ -55,16 +74,44 @@ struct DistributedOptimizer::Impl {
                   " backward pass(es) of gradient before step() or synchronize(); raise "
                   "backward_passes_per_step or call step() more often");
     }
+    reduced = false;
     if (++slot.passes < options.backward_passes_per_step)
       return;  // accumulate locally
     const torch::Tensor& so_far = slot.param.grad();
     submit_locked(slot, so_far.defined() ? so_far + gradient : gradient);
   }
 
+  // A gradient on a parameter that has no slot, which no rank reduces: an error naming it.
+  // Thread: the step() thread.
+  void refuse_unreduced_gradients() const {
+    for (size_t g = 0; g < inner.param_groups().size(); ++g) {
+      const auto& params = inner.param_groups()[g].params();
+      for (size_t i = 0; i < params.size(); ++i) {
+        const void* key = params[i].unsafeGetTensorImpl();
+        if (!params[i].requires_grad() || !params[i].grad().defined() || hooked.count(key) != 0) {
+          continue;
+        }
+        const auto named = names.find(key);
+        const std::string what = named != names.end() ? "parameter '" + named->second + "'"
+                                                      : "parameter " + std::to_string(i) +
+                                                            " of param group " + std::to_string(g);
+        throw Error("DistributedOptimizer: " + what +
+                    " has a gradient, but it was frozen (requires_grad false) or not in the "
+                    "optimizer when the DistributedOptimizer was made, so no rank reduces it; "
+                    "make a new DistributedOptimizer after unfreezing or add_param_group");
+      }
+    }
+  }
+
   torch::optim::Optimizer& inner;
   const DistributedOptimizerOptions options;
+  std::unordered_map<const void*, std::string> names;  // named_parameters, by TensorImpl
+  std::unordered_set<const void*> hooked;              // the slots' parameters, by TensorImpl
   std::mutex mu;
   std::vector<Slot> slots;  // guarded by mu once hooks are registered
+  // Every gradient is reduced in .grad() and none has arrived since: synchronize() has nothing
+  // to do (a second reduction would scale a Sum by size() again). Guarded by mu.
+  bool reduced = false;
   bool skip_synchronize = false;
 };
 
@@ -97,7 +144,7 @@ DistributedOptimizer::DistributedOptimizer(
     DistributedOptimizerOptions options)
     : impl_(std::make_unique<Impl>(inner, options)) {
   check_options(options);
-  std::unordered_map<ImplKey, std::string> name_of;
+  std::unordered_map<ImplKey, std::string>& name_of = impl_->names;
   for (const auto& item : named_parameters) {
     auto [it, inserted] = name_of.emplace(item.value().unsafeGetTensorImpl(), item.key());
     if (!inserted) {
@@ -123,16 +170,29 @@ DistributedOptimizer::DistributedOptimizer(
                     "' appears twice in the optimizer's param groups");
       }
       seen[key] = true;
+      if (!params[i].requires_grad())
+        continue;  // frozen: no gradient to reduce (step() checks that it stays so)
+      impl_->hooked.insert(key);
       Impl::Slot slot;
       slot.name = named->second;
       slot.param = params[i];
       impl_->slots.push_back(std::move(slot));
     }
   }
-  for (size_t index = 0; index < impl_->slots.size(); ++index) {
-    Impl* impl = impl_.get();
-    impl_->slots[index].hook_index = impl_->slots[index].param.register_hook(
-        [impl, index](const torch::Tensor& gradient) { impl->on_gradient(index, gradient); });
+  // The hooks point at impl_: should a registration throw, none may outlive the constructor.
+  size_t registered = 0;
+  try {
+    for (; registered < impl_->slots.size(); ++registered) {
+      Impl* impl = impl_.get();
+      impl_->slots[registered].hook_index = impl_->slots[registered].param.register_hook(
+          [impl, index = registered](const torch::Tensor& gradient) {
+            impl->on_gradient(index, gradient);
+          });
+    }
+  } catch (...) {
+    for (size_t index = 0; index < registered; ++index)
+      impl_->slots[index].param.remove_hook(impl_->slots[index].hook_index);
+    throw;
   }
 }
 
@@ -153,6 +213,8 @@ DistributedOptimizer::~DistributedOptimizer() {
 
 void DistributedOptimizer::synchronize() {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->reduced)
+    return;
   // Parameters whose gradient never arrived (unused on this rank, or fewer passes than
   // expected) are reduced now, as zeros if they have no gradient at all.
   for (auto& slot : impl_->slots) {
@@ -181,11 +243,21 @@ void DistributedOptimizer::synchronize() {
   }
   if (first_error)
     throw *first_error;
+  impl_->reduced = true;
 }
 
 torch::Tensor DistributedOptimizer::step(torch::optim::Optimizer::LossClosure closure) {
+  impl_->refuse_unreduced_gradients();
   if (!impl_->skip_synchronize)
     synchronize();
+  // After this step, gradients set by hand (no backward pass) are reduced again by the next.
+  struct AfterStep {
+    Impl* impl;
+    ~AfterStep() {
+      std::lock_guard<std::mutex> lock(impl->mu);
+      impl->reduced = false;
+    }
+  } after_step{impl_.get()};
   if (!closure)
     return impl_->inner.step();
   // The inner optimizer calls the closure (once, or many times as LBFGS does) and updates
@@ -213,6 +285,7 @@ void DistributedOptimizer::zero_grad() {
     }
     for (auto& slot : impl_->slots)
       slot.passes = 0;
+    impl_->reduced = false;
   }
   impl_->inner.zero_grad();  // the inner optimizer's own semantics (1.13: zeros in place)
 }

@@ -2,6 +2,7 @@
 #include "torch_adapter.h"
 
 #include <mutex>
+#include <sstream>
 #include <unordered_map>
 
 #if HVD_TORCH_CUDA_PLANE
@@ -126,6 +127,12 @@ void check_tensor(const torch::Tensor& t, const char* caller) {
   if (!t.device().is_cpu() && !t.device().is_cuda()) {
     fail(std::string(caller) + ": tensor is on " + t.device().str() +
          "; horovod_cpp handles CPU and CUDA tensors");
+  }
+  if (t.layout() != torch::kStrided) {
+    std::ostringstream layout;
+    layout << t.layout();
+    fail(std::string(caller) + ": the tensor's layout is " + layout.str() +
+         "; horovod_cpp handles dense tensors (Tensor::to_dense() makes one)");
   }
 }
 

@@ -192,6 +192,88 @@ TEST(TrainingTest, ZeroGradWhileReductionsAreInFlightIsAnError) {
   opt.zero_grad();
 }
 
+TEST(TrainingTest, FrozenParametersAreLeftAloneAndMatchOneProcess) {
+  auto freeze_fc1 = [](Net net) {
+    for (auto& p : net->fc1->parameters())
+      p.requires_grad_(false);
+    return net;
+  };
+  Net net = freeze_fc1(make_net(1));
+  Net reference = freeze_fc1(make_net(1));
+  const torch::Tensor fc1_before = net->fc1->weight.clone();
+  // The optimizers hold the frozen parameters too, as fine-tuning scripts pass them.
+  torch::optim::SGD sgd(net->parameters(), torch::optim::SGDOptions(0.1));
+  torch::optim::SGD reference_sgd(reference->parameters(), torch::optim::SGDOptions(0.1));
+  hvd::DistributedOptimizer opt(sgd, net->named_parameters());
+  for (int step = 0; step < kSteps; ++step) {
+    opt.zero_grad();
+    auto [x, y] = my_shard(step);
+    torch::mse_loss(net->forward(x), y).backward();
+    opt.step();
+    reference_sgd.zero_grad();
+    auto [all_x, all_y] = global_batch(step);
+    torch::mse_loss(reference->forward(all_x), all_y).backward();
+    reference_sgd.step();
+  }
+  expect_same_parameters(net, reference, 1e-6, "fc1 frozen");
+  EXPECT_TRUE(torch::equal(net->fc1->weight, fc1_before));
+}
+
+TEST(TrainingTest, AGradientNoRankReducesIsRefusedAtStepNamingTheParameter) {
+  Net net = make_net(2);
+  for (auto& p : net->fc1->parameters())
+    p.requires_grad_(false);
+  torch::optim::SGD sgd(net->parameters(), torch::optim::SGDOptions(0.1));
+  hvd::DistributedOptimizer opt(sgd, net->named_parameters());
+  for (auto& p : net->fc1->parameters())
+    p.requires_grad_(true);  // unfrozen after the wrap: its gradient has no hook
+  auto [x, y] = my_shard(0);
+  torch::mse_loss(net->forward(x), y).backward();
+  expect_error([&] { opt.step(); }, {"parameter 'fc1.", "frozen", "new DistributedOptimizer"});
+  opt.synchronize();  // what the hooked parameters started
+
+  Net small = make_net(3);
+  torch::optim::SGD partial(small->fc3->parameters(), torch::optim::SGDOptions(0.1));
+  hvd::DistributedOptimizer wrapped(partial, small->named_parameters());
+  partial.add_param_group(torch::optim::OptimizerParamGroup(small->branch->parameters()));
+  torch::mse_loss(small->forward(x, /*use_branch=*/true), y).backward();
+  expect_error([&] { wrapped.step(); }, {"parameter 'branch.", "add_param_group"});
+  wrapped.synchronize();
+}
+
+TEST(TrainingTest, ASparseGradientIsRefusedNamingTheParameter) {
+  torch::nn::Embedding embedding(torch::nn::EmbeddingOptions(10, 4).sparse(true));
+  torch::optim::SGD sgd(embedding->parameters(), torch::optim::SGDOptions(0.1));
+  hvd::DistributedOptimizer opt(sgd, embedding->named_parameters());
+  auto loss = embedding->forward(torch::tensor({1, 2, 3}, torch::kInt64)).sum();
+  expect_error([&] { loss.backward(); }, {"'weight'", "sparse gradient"});
+  expect_error([&] { hvd::allreduce(torch::eye(3).to_sparse(), hvd::ReduceOp::Sum, "sparse"); },
+               {"hvd::allreduce", "Sparse", "dense"});
+  EXPECT_TRUE(torch::equal(hvd::allreduce(torch::ones({2}), hvd::ReduceOp::Sum, "after_sparse"),
+                           torch::full({2}, static_cast<float>(hvd::size()))));
+}
+
+TEST(TrainingTest, StepAfterSynchronizeReducesTheGradientsOnce) {
+  const int rank = hvd::rank(), size = hvd::size();
+  auto p = torch::ones({2}, torch::requires_grad());
+  torch::optim::SGD sgd({p}, torch::optim::SGDOptions(0.1));
+  torch::OrderedDict<std::string, torch::Tensor> named;
+  named.insert("p", p);
+  hvd::DistributedOptimizerOptions sum;
+  sum.op = hvd::ReduceOp::Sum;
+  hvd::DistributedOptimizer opt(sgd, named, sum);
+  const double total = size * (size + 1) / 2.0;  // the sum over ranks of rank + 1
+  ((p * (rank + 1)).sum()).backward();
+  opt.synchronize();
+  opt.synchronize();
+  opt.step();  // no skip_synchronize(): Horovod would reduce (and scale) a second time
+  EXPECT_NEAR(p[0].item<double>(), 1 - 0.1 * total, 1e-6);
+  // Gradients set by hand after a step are reduced by the next one.
+  p.mutable_grad() = torch::full({2}, rank + 1.0);
+  opt.step();
+  EXPECT_NEAR(p[1].item<double>(), 1 - 0.2 * total, 1e-6);
+}
+
 TEST(TrainingTest, StepWithAClosureAppliesTheAveragedGradientsAndLoss) {
   const int rank = hvd::rank(), size = hvd::size();
   auto p = torch::ones({3}, torch::requires_grad());

@@ -98,6 +98,9 @@ struct DistributedOptimizerOptions {
 // parameter starts its gradient's allreduce as soon as autograd produces it (overlapping the
 // rest of backward); step() waits for all of them, then calls inner.step(). Parameters that
 // got no gradient on this rank are reduced as zeros, so every rank submits the same set.
+// Parameters frozen (requires_grad false) when it is made are left alone, as in Horovod; a
+// gradient on one later (unfrozen, or added with add_param_group) makes step() throw, naming
+// it, since no rank would reduce it. Sparse gradients are refused, naming the parameter.
 // Thread: the thread that runs backward() and step(); hooks may run on autograd threads.
 class DistributedOptimizer {
  public:
@@ -116,7 +119,9 @@ class DistributedOptimizer {
   // returns (with options.op), so every rank updates, and decides, alike. Returns the inner
   // step's loss: with a closure, reduced over ranks.
   torch::Tensor step(torch::optim::Optimizer::LossClosure closure = nullptr);
-  void synchronize();  // wait for every gradient reduction; results are in .grad()
+  // Waits for every gradient reduction; results are in .grad(). Until the next backward pass,
+  // zero_grad() or step(), calling it again (or step() after it) reduces nothing twice.
+  void synchronize();
 
   // RAII guard: step() inside its scope does not synchronize (call synchronize() yourself,
   // e.g. before clipping gradients).
