@@ -1,10 +1,10 @@
 // broadcast_parameters and broadcast_optimizer_state: make every rank start from root's model
 // and optimizer state.
-#include <optional>
 #include <sstream>
 #include <type_traits>
 
 #include "horovod_cpp/torch.h"
+#include "torch_adapter.h"
 
 namespace hvd {
 namespace {
@@ -72,20 +72,17 @@ auto state_key(const torch::Tensor& p) {
   }
 }
 
-// Ops submitted together and waited for together. Every one is waited for, even after an
-// earlier one failed or a later submission threw, so that none is left in flight (its name
-// taken) or its handle unreleased; wait() then throws the first error.
+// Ops submitted together and waited for together (synchronize_every), also when a later
+// submission throws: then the destructor waits for those already submitted.
 class PendingOps {
  public:
   PendingOps() = default;
   PendingOps(const PendingOps&) = delete;
   PendingOps& operator=(const PendingOps&) = delete;
   ~PendingOps() {
-    for (Handle h : handles_) {
-      try {
-        hvd::synchronize(h);
-      } catch (const Error&) {  // an exception is already on its way out
-      }
+    try {
+      synchronize_every(handles_);
+    } catch (const Error&) {  // an exception is already on its way out
     }
   }
 
@@ -94,17 +91,7 @@ class PendingOps {
   void wait() {
     std::vector<Handle> handles;
     handles.swap(handles_);
-    std::optional<Error> first_error;
-    for (Handle h : handles) {
-      try {
-        hvd::synchronize(h);
-      } catch (const Error& e) {
-        if (!first_error)
-          first_error = e;
-      }
-    }
-    if (first_error)
-      throw *first_error;
+    synchronize_every(handles);
   }
 
  private:

@@ -326,6 +326,22 @@ torch::Tensor allocated_result(const TorchOpState& state) {
   return output.to(state.result_device, output.scalar_type(), /*non_blocking=*/kAsyncStaging);
 }
 
+std::vector<torch::Tensor> synchronize_every(const std::vector<Handle>& handles) {
+  std::vector<torch::Tensor> outputs;
+  std::string first_error;
+  for (Handle h : handles) {
+    try {
+      outputs.push_back(synchronize(h));
+    } catch (const Error& e) {
+      if (first_error.empty())
+        first_error = e.what();
+    }
+  }
+  if (!first_error.empty())
+    fail(first_error);
+  return outputs;
+}
+
 torch::Tensor synchronize(Handle h) {
   TorchOpState state = wait_for_state(h);
   if (state.allocated_output)

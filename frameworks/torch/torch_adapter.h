@@ -94,5 +94,8 @@ std::vector<Handle> submit_group(std::vector<TensorTableEntry> entries,
                                  const char* caller);
 // Waits for the handle and hands back its state; hvd::Error if the op failed.
 TorchOpState wait_for_state(Handle h);
+// synchronize() on every handle, even after one fails, so that none is left in flight (its
+// name taken) or unreleased; then the outputs in order, or the first failure as hvd::Error.
+std::vector<torch::Tensor> synchronize_every(const std::vector<Handle>& handles);
 
 }  // namespace hvd

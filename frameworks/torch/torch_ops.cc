@@ -250,22 +250,8 @@ std::vector<torch::Tensor> grouped_allreduce(const std::vector<torch::Tensor>& t
   }
   if (entries.empty())
     return {};
-  std::vector<Handle> handles = submit_group(std::move(entries), std::move(states), name, caller);
-  // Every member completes (the group runs or fails as a unit); wait for all, then report the
-  // first failure.
-  std::vector<torch::Tensor> outputs;
-  std::string first_error;
-  for (Handle h : handles) {
-    try {
-      outputs.push_back(synchronize(h));
-    } catch (const Error& e) {
-      if (first_error.empty())
-        first_error = e.what();
-    }
-  }
-  if (!first_error.empty())
-    fail(first_error);
-  return outputs;
+  // Every member completes (the group runs or fails as a unit).
+  return synchronize_every(submit_group(std::move(entries), std::move(states), name, caller));
 }
 
 std::pair<torch::Tensor, torch::Tensor> alltoall(const torch::Tensor& t,
